@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# kvmlocktrace build. Everything generated lives under $(OUTPUT) (default build/).
+
+VERSION := 0.1.0
+OUTPUT ?= build
+prefix ?= /usr/local
+DESTDIR ?=
+bindir := $(prefix)/bin
+datadir := $(prefix)/share/kvmlocktrace
+libexecdir := $(prefix)/libexec/kvmlocktrace
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ifeq ($(filter x86,$(ARCH)),)
+$(error unsupported ARCH '$(ARCH)': only x86 (x86_64) has a committed vmlinux/<arch>/vmlinux.h; \
+	run 'make vmlinux ARCH=$(ARCH)' on such a machine to add one)
+endif
+VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+CC ?= cc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+override CFLAGS += $(WARN) -Werror -std=gnu11 -D_GNU_SOURCE -DKLT_VERSION='"$(VERSION)"'
+override CPPFLAGS += -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
+LDLIBS_CORE := -ljson-c -lz
+LDLIBS_TOOL := -lbpf -lelf $(LDLIBS_CORE)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__KLT_BPF__ \
+	-Iinclude -Ibpf -I$(dir $(VMLINUX_H)) -Wall -Werror
+
+# Core library: every src/*.c except the CLI (cli*.c, main.c) and the live tracer (tracer*.c),
+# which are the only parts that touch libbpf or the terminal. Unit tests link only the core.
+ALL_SRCS := $(sort $(wildcard src/*.c))
+TOOL_ONLY := $(filter src/main.c src/cli%.c src/tracer%.c,$(ALL_SRCS))
+CORE_SRCS := $(filter-out $(TOOL_ONLY),$(ALL_SRCS))
+CORE_OBJS := $(CORE_SRCS:src/%.c=$(OUTPUT)/obj/%.o)
+TOOL_OBJS := $(TOOL_ONLY:src/%.c=$(OUTPUT)/obj/%.o)
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(OUTPUT)/%.bpf.o)
+SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(OUTPUT)/%.skel.h)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUTPUT)/tests/%)
+ASAN_DIR := $(OUTPUT)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
+ASAN_CORE_OBJS := $(CORE_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
+ASAN_TOOL_OBJS := $(TOOL_ONLY:src/%.c=$(ASAN_DIR)/obj/%.o)
+
+.PHONY: all clean install uninstall check check-unit deps vmlinux bench tests-build demo unit
+.DELETE_ON_ERROR:
+# keep BPF objects: they are inputs of the skeletons and useful for bpftool inspection
+.SECONDARY:
+
+all: $(OUTPUT)/kvmlocktrace
+
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(ASAN_DIR)/obj $(ASAN_DIR)/tests:
+	$(Q)mkdir -p $@
+
+# --- BPF -> skeleton ---------------------------------------------------------------------
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# --- userspace ---------------------------------------------------------------------------
+$(OUTPUT)/obj/%.o: src/%.c | $(OUTPUT)/obj $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Where the installed binary finds rules/ and the VM harness.
+$(OUTPUT)/obj/main.o $(ASAN_DIR)/obj/main.o: override CFLAGS += -DKLT_DATADIR='"$(datadir)"' \
+	-DKLT_LIBEXECDIR='"$(libexecdir)"'
+
+$(OUTPUT)/libklt.a: $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/kvmlocktrace: $(TOOL_OBJS) $(OUTPUT)/libklt.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS_TOOL) -o $@
+
+# --- tests -------------------------------------------------------------------------------
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libklt.a | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< $(OUTPUT)/libklt.a -lcmocka $(LDLIBS_CORE) -o $@
+
+$(ASAN_DIR)/obj/%.o: src/%.c | $(ASAN_DIR)/obj $(SKELS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/libklt.a: $(ASAN_CORE_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_DIR)/libklt.a | $(ASAN_DIR)/tests
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) -Itests/unit $< $(ASAN_DIR)/libklt.a -lcmocka $(LDLIBS_CORE) -o $@
+
+$(ASAN_DIR)/kvmlocktrace: $(ASAN_TOOL_OBJS) $(ASAN_DIR)/libklt.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ $(LDLIBS_TOOL) -o $@
+
+tests-build: $(OUTPUT)/kvmlocktrace $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/kvmlocktrace \
+	$(OUTPUT)/bench/klt-gen
+
+# Build one unit test binary by name: make unit T=test_symtab
+unit: $(OUTPUT)/tests/$(T)
+	$(Q)$(OUTPUT)/tests/$(T)
+
+# The README's test command: installs what it needs, builds, runs every test tier under prove.
+check: deps
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)KLT_BUILD=$(OUTPUT) prove $(PROVE_FLAGS) tests/*.t $(wildcard tests/vm/*.t)
+
+check-unit: tests-build
+	$(Q)KLT_BUILD=$(OUTPUT) prove $(PROVE_FLAGS) tests/*.t
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+# The README's main command: set up, build, and report on the bundled example recording.
+DEMO ?= examples/kvm-6.5-srcu-hotplug-deadlock.klt
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(OUTPUT)/kvmlocktrace report $(DEMO); rc=$$?; [ $$rc -le 1 ]
+
+# --- bench -------------------------------------------------------------------------------
+$(OUTPUT)/bench/klt-gen: bench/klt-gen.c $(OUTPUT)/libklt.a
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
+
+bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen
+	$(Q)bash bench/engine.sh
+
+# --- vmlinux.h ---------------------------------------------------------------------------
+# Regenerate from kernel BTF: make vmlinux [VMLINUX_BTF=/path/to/vmlinux-or-btf]
+vmlinux:
+	$(call msg,GEN,$(VMLINUX_H) from $(VMLINUX_BTF))
+	$(Q)mkdir -p $(dir $(VMLINUX_H))
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $(VMLINUX_H).tmp && mv $(VMLINUX_H).tmp $(VMLINUX_H)
+
+# --- install -----------------------------------------------------------------------------
+install: $(OUTPUT)/kvmlocktrace
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/rules $(DESTDIR)$(datadir)/examples
+	install -m 0755 $(OUTPUT)/kvmlocktrace $(DESTDIR)$(bindir)/kvmlocktrace
+	install -m 0644 rules/*.rules $(DESTDIR)$(datadir)/rules/
+	install -m 0644 examples/* $(DESTDIR)$(datadir)/examples/
+	if [ -d tests/vm ]; then install -d $(DESTDIR)$(libexecdir)/vm && \
+		cp -R tests/vm/. $(DESTDIR)$(libexecdir)/vm/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/kvmlocktrace
+	rm -rf $(DESTDIR)$(datadir) $(DESTDIR)$(libexecdir)
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/obj/*.d $(OUTPUT)/*.bpf.d $(ASAN_DIR)/obj/*.d $(OUTPUT)/tests/*.d $(ASAN_DIR)/tests/*.d)

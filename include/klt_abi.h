@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * kvmlocktrace ABI shared by the BPF programs and userspace.
+ *
+ * Fixed-width fields only, every record tagged by its first field, sizes asserted.
+ * The same struct klt_event is what the BPF side writes to the ring buffer, what the
+ * trace file stores (little-endian) and what the lock-graph engine consumes.
+ */
+#ifndef KLT_ABI_H
+#define KLT_ABI_H
+
+#ifdef __KLT_BPF__
+/* BPF side: types come from vmlinux.h */
+#else
+#include <linux/types.h>
+#endif
+
+#define KLT_COMM_LEN 16
+#define KLT_MAX_STACK_DEPTH 32	/* frames kept per captured stack */
+#define KLT_NO_STACK (-1)
+
+/* Event type: the record's tag. Values are part of the trace-file format: append only. */
+enum klt_ev_type {
+	KLT_EV_NONE = 0,
+	KLT_EV_ATTEMPT = 1,	  /* about to block on lock (blocking acquire entered) */
+	KLT_EV_ACQUIRED = 2,	  /* blocking acquire returned with the lock held */
+	KLT_EV_RELEASE = 3,	  /* lock released */
+	KLT_EV_TRY_OK = 4,	  /* trylock succeeded (adds no dependency edge) */
+	KLT_EV_TRY_FAIL = 5,	  /* trylock failed */
+	KLT_EV_SRCU_READ_LOCK = 6,   /* srcu_read_lock(lock): read-side hold of the SRCU domain */
+	KLT_EV_SRCU_READ_UNLOCK = 7, /* srcu_read_unlock(lock) */
+	KLT_EV_SRCU_SYNC = 8,	  /* synchronize_srcu{,_expedited}(lock): write acquire+release */
+	KLT_EV_CPUHP_ENTER = 9,	  /* cpuhp callback entered: see aux fields */
+	KLT_EV_CPUHP_EXIT = 10,	  /* cpuhp callback returned: aux2 = return value */
+	KLT_EV_PM_BEGIN = 11,	  /* suspend/resume phase begins: aux0 = enum klt_pm_phase */
+	KLT_EV_PM_END = 12,	  /* suspend/resume phase ends */
+	KLT_EV_CONTEND_BEGIN = 13, /* lock:contention_begin; aux0 = tracepoint flags */
+	KLT_EV_CONTEND_END = 14,   /* lock:contention_end; aux2 = ret */
+	KLT_EV_TASK_EXIT = 15,	  /* task exited (locks still held are findings) */
+	KLT_EV_EDGE = 16,	  /* new dependency seen in-kernel: held -> lock (see below) */
+	KLT_EV_MAX
+};
+
+/* Lock kind. Values are part of the trace-file format: append only. */
+enum klt_lock_kind {
+	KLT_LK_NONE = 0,
+	KLT_LK_MUTEX = 1,
+	KLT_LK_RWSEM = 2,
+	KLT_LK_PERCPU_RWSEM = 3, /* e.g. cpu_hotplug_lock via cpus_read_lock() */
+	KLT_LK_SPINLOCK = 4,
+	KLT_LK_SRCU = 5,
+	KLT_LK_PTHREAD_MUTEX = 6,
+	KLT_LK_PTHREAD_RWLOCK = 7,
+	KLT_LK_MAX
+};
+
+/*
+ * Acquisition mode. lockdep semantics: WRITE is exclusive; READ is a non-recursive
+ * read (rwsem / percpu-rwsem down_read: blocked by a pending writer); RREAD is a
+ * recursive read (SRCU read sections, rwlock_t read, glibc's reader-preferring rwlocks).
+ */
+enum klt_mode {
+	KLT_MODE_WRITE = 0,
+	KLT_MODE_READ = 1,
+	KLT_MODE_RREAD = 2,
+	KLT_MODE_MAX
+};
+
+/* Suspend/resume phases (power:suspend_resume action names, plus KVM's syscore hooks). */
+enum klt_pm_phase {
+	KLT_PM_OTHER = 0,
+	KLT_PM_SUSPEND_ENTER = 1,
+	KLT_PM_SYNC_FILESYSTEMS = 2,
+	KLT_PM_FREEZE_PROCESSES = 3,
+	KLT_PM_DPM_PREPARE = 4,
+	KLT_PM_DPM_SUSPEND = 5,
+	KLT_PM_DPM_SUSPEND_LATE = 6,
+	KLT_PM_DPM_SUSPEND_NOIRQ = 7,
+	KLT_PM_CPU_OFF = 8,
+	KLT_PM_SYSCORE_SUSPEND = 9,
+	KLT_PM_MACHINE_SUSPEND = 10,
+	KLT_PM_SYSCORE_RESUME = 11,
+	KLT_PM_CPU_ON = 12,
+	KLT_PM_DPM_RESUME_NOIRQ = 13,
+	KLT_PM_DPM_RESUME_EARLY = 14,
+	KLT_PM_DPM_RESUME = 15,
+	KLT_PM_DPM_COMPLETE = 16,
+	KLT_PM_THAW_PROCESSES = 17,
+	KLT_PM_KVM_SUSPEND = 18,
+	KLT_PM_KVM_RESUME = 19,
+	KLT_PM_MAX
+};
+
+/* Event flags. */
+#define KLT_F_CPUHP_ATOMIC (1u << 0) /* cpuhp callback runs in the STARTING/DYING (irqs off) section */
+#define KLT_F_CPUHP_MULTI  (1u << 1) /* from cpuhp_multi_enter (instance callback) */
+#define KLT_F_NESTED	   (1u << 2) /* *_nested acquire: subclass annotation present */
+#define KLT_F_USER	   (1u << 3) /* user-space lock (uprobe) */
+#define KLT_F_HELD_MODE_SHIFT 16    /* EDGE: held lock's enum klt_mode in bits 16..19 */
+#define KLT_F_HELD_KIND_SHIFT 20    /* EDGE: held lock's enum klt_lock_kind in bits 20..27 */
+#define KLT_F_HELD_MODE(f) (((f) >> KLT_F_HELD_MODE_SHIFT) & 0xf)
+#define KLT_F_HELD_KIND(f) (((f) >> KLT_F_HELD_KIND_SHIFT) & 0xff)
+
+/*
+ * One event. Field use by type:
+ *   lock ops:      lock = lock address, kind, mode, ip = caller, stack_id
+ *   CPUHP_ENTER:   lock = callback address, aux0 = cpu being brought up/down,
+ *                  aux1 = target state, aux2 = state index, flags & KLT_F_CPUHP_ATOMIC
+ *   CPUHP_EXIT:    aux0 = cpu, aux1 = state, aux2 = return value
+ *   PM_BEGIN/END:  aux0 = enum klt_pm_phase, aux1 = tracepoint's val
+ *   CONTEND_*:     lock, kind (derived from flags), aux0 = raw tracepoint flags, aux2 = ret
+ *   EDGE:          the BPF side saw `held` held while `lock` was acquired, for the first time.
+ *                  lock/kind/mode/ip/stack_id describe the new acquisition; the held lock is
+ *                  aux0 | (u64)aux1 << 32, its stack id aux2, its mode and kind in flags
+ *                  (KLT_F_HELD_MODE / KLT_F_HELD_KIND). The live tracer sends only such
+ *                  first sightings (plus full events for watched locks), so per-task held
+ *                  stacks are kept in BPF and edges need not be re-derived in userspace.
+ */
+struct klt_event {
+	__u16 type;	 /* enum klt_ev_type */
+	__u8 kind;	 /* enum klt_lock_kind */
+	__u8 mode;	 /* enum klt_mode */
+	__u32 cpu;	 /* CPU the event happened on */
+	__u64 ts;	 /* ns, CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 pid;	 /* tgid */
+	__u32 tid;	 /* kernel pid of the thread */
+	__u64 lock;	 /* lock address (or callback address, see above) */
+	__u64 ip;	 /* call site (return address into the caller) */
+	__s32 stack_id; /* index into the stack table, KLT_NO_STACK if none */
+	__u32 flags;	 /* KLT_F_* */
+	__u32 aux0;
+	__u32 aux1;
+	__s32 aux2;
+	__u32 pad;	 /* zero */
+	char comm[KLT_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct klt_event) == 80, "klt_event is part of the trace-file ABI");
+
+#endif /* KLT_ABI_H */
