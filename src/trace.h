@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * In-memory trace and its two on-disk forms: the versioned, chunked binary trace file
+ * (docs/trace-format.md) and the line-oriented text form (docs/text-format.md).
+ * The model is plain data; readers/writers do I/O, the engine never includes this file's I/O.
+ */
+#ifndef KLT_TRACE_H
+#define KLT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "klt_abi.h"
+#include "symtab.h"
+
+#define KLT_TRACE_MAGIC "KLTRACE\0" /* 8 bytes at offset 0 of a binary trace */
+#define KLT_FORMAT_VERSION 1
+#define KLT_MAX_COUNTERS 32
+
+/* Header strings. Empty string = unknown. */
+struct klt_trace_info {
+	uint32_t format_version;  /* of the file that was read; KLT_FORMAT_VERSION when written */
+	char tool_version[32];	  /* kvmlocktrace version that recorded it */
+	char kernel_release[128]; /* uname -r of the traced kernel */
+	char machine[32];	  /* uname -m */
+	char hostname[64];
+	char clock[16];		  /* "monotonic" */
+	char attach_mode[16];	  /* "fentry", "kprobe", "tracepoint", "uprobe", "text", ... */
+	uint64_t start_realtime_ns; /* wall clock at start, 0 if unknown */
+};
+
+/* A named counter: drops (ringbuf_full, map_full, stack_fail, depth_overflow, missed_release...). */
+struct klt_counter {
+	char name[32];
+	uint64_t value;
+};
+
+struct klt_stack {
+	uint32_t nr;   /* frames, 0 = empty */
+	uint64_t *ips; /* ips[0] = innermost frame */
+};
+
+struct klt_trace {
+	struct klt_trace_info info;
+	struct klt_symtab *syms;
+	/* Stack table: stack_id is the index. Ids are dense from 0; unused ids have nr == 0. */
+	struct klt_stack *stacks;
+	size_t nstacks, stacks_cap;
+	struct klt_event *events;
+	size_t nevents, events_cap;
+	struct klt_counter counters[KLT_MAX_COUNTERS];
+	size_t ncounters;
+};
+
+/* Error report of readers/writers: one line, "FILE: offset N: what" or "FILE:LINE:COL: what". */
+struct klt_err {
+	char msg[512];
+};
+
+/* Reader results: 0 = complete; KLT_TRUNCATED = the complete prefix was loaded, err says where
+ * and how many bytes were lost; negative errno = nothing usable (err says why). */
+#define KLT_TRUNCATED 1
+
+void klt_trace_init(struct klt_trace *t);   /* empty trace with a new symtab (abort-free: check syms) */
+void klt_trace_free(struct klt_trace *t);
+int klt_trace_add_event(struct klt_trace *t, const struct klt_event *ev);
+/* Store a stack at id (grows the table); copies ips. */
+int klt_trace_set_stack(struct klt_trace *t, int32_t id, const uint64_t *ips, uint32_t nr);
+const struct klt_stack *klt_trace_stack(const struct klt_trace *t, int32_t id); /* NULL if none */
+/* Add to (or create) a named counter. */
+int klt_trace_add_counter(struct klt_trace *t, const char *name, uint64_t value);
+
+/* Binary trace file. */
+int klt_trace_read_file(const char *path, struct klt_trace *t, struct klt_err *err);
+int klt_trace_read_buf(const void *buf, size_t len, const char *name, struct klt_trace *t,
+		       struct klt_err *err);
+/* Text form. */
+int klt_text_parse(const char *buf, size_t len, const char *name, struct klt_trace *t,
+		   struct klt_err *err);
+int klt_text_write(FILE *f, struct klt_trace *t);
+/* Either form, detected by the magic. */
+int klt_trace_load(const char *path, struct klt_trace *t, struct klt_err *err);
+
+/* Writer flags */
+#define KLT_W_FORCE (1u << 0) /* overwrite an existing file (never follows symlinks either way) */
+#define KLT_W_SYNC (1u << 1)  /* fdatasync after each chunk */
+
+/*
+ * Streaming binary writer: append-only chunks, each with its own CRC32, so a file cut off at any
+ * byte still yields every complete chunk. Symbols and stacks added before the events that use
+ * them are written before those events. Output is created O_EXCL|O_NOFOLLOW, mode 0600.
+ */
+struct klt_writer;
+struct klt_writer *klt_writer_open(const char *path, const struct klt_trace_info *info,
+				   unsigned flags, struct klt_err *err);
+int klt_writer_add_sym(struct klt_writer *w, const struct klt_sym *sym);
+int klt_writer_add_stack(struct klt_writer *w, int32_t id, const uint64_t *ips, uint32_t nr);
+int klt_writer_add_event(struct klt_writer *w, const struct klt_event *ev);
+int klt_writer_set_counter(struct klt_writer *w, const char *name, uint64_t value);
+int klt_writer_flush(struct klt_writer *w);  /* write everything pending as complete chunks */
+int klt_writer_close(struct klt_writer *w, struct klt_err *err); /* flush + counters + end chunk */
+/* Whole trace in one call (used by `convert`). */
+int klt_trace_write_file(const char *path, struct klt_trace *t, unsigned flags, struct klt_err *err);
+
+/* Names used by both text and reports. Return NULL for unknown values. */
+const char *klt_ev_type_name(unsigned type);	  /* "lock", "unlock", ... text op names */
+const char *klt_lock_kind_name(unsigned kind);	  /* "mutex", "rwsem", "percpu-rwsem", ... */
+const char *klt_mode_name(unsigned mode);	  /* "write", "read", "rread" */
+const char *klt_pm_phase_name(unsigned phase);	  /* "suspend_enter", "dpm_suspend", ... */
+int klt_lock_kind_from_name(const char *s);	  /* -1 if unknown */
+int klt_pm_phase_from_name(const char *s);	  /* KLT_PM_OTHER for unknown names */
+
+#endif
