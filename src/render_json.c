@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * JSON report (schema: docs/json-schema.json, "schema": "kvmlocktrace/v1"). Addresses are strings
+ * ("0x..." or "0x<redacted>") because 64-bit kernel addresses do not survive JSON doubles.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "render.h"
+
+/* Defined in render_names.c (see there why they are repeated here). */
+const char *klt_render_addr(const struct klt_view *v, uint64_t addr, char *buf, size_t len);
+int64_t klt_render_find_lock(const struct klt_view *v, uint64_t addr);
+const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold *h, char *buf,
+				 size_t len);
+const char *klt_render_kind_name(unsigned kind);
+
+#define NAME_LEN 256
+
+/* Builders return NULL on ENOMEM; json_object_object_add takes ownership even of NULL. */
+struct jb {
+	bool oom;
+};
+
+static void jadd(struct jb *b, json_object *o, const char *key, json_object *val)
+{
+	if (!o || !val) {
+		b->oom = true;
+		json_object_put(val);
+		return;
+	}
+	if (json_object_object_add(o, key, val)) {
+		b->oom = true;
+		json_object_put(val);
+	}
+}
+
+static void jadd_null(struct jb *b, json_object *o, const char *key)
+{
+	/* json-c represents null as a NULL object */
+	if (!o || json_object_object_add(o, key, NULL))
+		b->oom = true;
+}
+
+static void jpush(struct jb *b, json_object *a, json_object *val)
+{
+	if (!a || !val || json_object_array_add(a, val)) {
+		b->oom = true;
+		json_object_put(val);
+	}
+}
+
+static json_object *jstr(const char *s)
+{
+	return json_object_new_string(s ? s : "");
+}
+
+static json_object *jstrn(const char *s, size_t max)
+{
+	return json_object_new_string_len(s, (int)strnlen(s, max));
+}
+
+static json_object *jint(uint64_t v)
+{
+	/* counts and ns timestamps stay far below 2^63 */
+	return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+static json_object *jaddr(const struct klt_view *v, uint64_t addr)
+{
+	char buf[32];
+
+	if (v->redact)
+		return jstr("0x<redacted>");
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
+	return jstr(buf);
+}
+
+static json_object *jsym(const struct klt_view *v, uint64_t addr)
+{
+	char buf[256];
+
+	return jstr(klt_render_addr(v, addr, buf, sizeof(buf)));
+}
+
+static json_object *jnode(const struct klt_view *v, unsigned level, uint32_t node)
+{
+	char buf[NAME_LEN];
+
+	return jstr(klt_node_name(v, level, node, buf, sizeof(buf)));
+}
+
+static json_object *jlockname(const struct klt_view *v, uint64_t addr)
+{
+	int64_t i = klt_render_find_lock(v, addr);
+	char buf[NAME_LEN];
+
+	if (i < 0)
+		return jsym(v, addr);
+	return jstr(klt_lock_name(v, (uint32_t)i, buf, sizeof(buf)));
+}
+
+static json_object *jstack(struct jb *b, const struct klt_view *v, int32_t id)
+{
+	const struct klt_stack *s = NULL;
+	json_object *a = json_object_new_array();
+
+	if (v->trace && id != KLT_NO_STACK)
+		s = klt_trace_stack(v->trace, id);
+	for (uint32_t i = 0; a && s && i < s->nr; i++)
+		jpush(b, a, jsym(v, s->ips[i]));
+	return a;
+}
+
+static json_object *jmode(unsigned mode)
+{
+	const char *m = klt_mode_name(mode);
+
+	return jstr(m ? m : "unknown");
+}
+
+static json_object *jkind(unsigned kind)
+{
+	const char *k = klt_lock_kind_name(kind);
+
+	return jstr(k ? k : "unknown");
+}
+
+static json_object *jtypes(struct jb *b, unsigned types)
+{
+	static const char *const names[] = { "EN", "ER", "SN", "SR" };
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < 4; i++) {
+		if (types & (1u << i))
+			jpush(b, a, jstr(names[i]));
+	}
+	return a;
+}
+
+static json_object *jwitness(struct jb *b, const struct klt_view *v, const struct lg_witness *w)
+{
+	json_object *o = json_object_new_object();
+
+	jadd(b, o, "tid", jint(w->tid));
+	jadd(b, o, "pid", jint(w->pid));
+	jadd(b, o, "cpu", jint(w->cpu));
+	jadd(b, o, "comm", jstrn(w->comm, KLT_COMM_LEN));
+	jadd(b, o, "ts", jint(w->ts));
+	jadd(b, o, "held_ts", jint(w->held_ts));
+	jadd(b, o, "held_lock", jlockname(v, w->held_lock));
+	jadd(b, o, "new_lock", jlockname(v, w->new_lock));
+	jadd(b, o, "held_addr", jaddr(v, w->held_lock));
+	jadd(b, o, "new_addr", jaddr(v, w->new_lock));
+	jadd(b, o, "held_mode", jmode(w->held_mode));
+	jadd(b, o, "new_mode", jmode(w->new_mode));
+	jadd(b, o, "held_ip", jsym(v, w->held_ip));
+	jadd(b, o, "new_ip", jsym(v, w->new_ip));
+	jadd(b, o, "held_stack", jstack(b, v, w->held_stack));
+	jadd(b, o, "new_stack", jstack(b, v, w->new_stack));
+	return o;
+}
+
+static json_object *jedge(struct jb *b, const struct klt_view *v, const struct lg_edge *e,
+			  bool witness)
+{
+	json_object *o = json_object_new_object();
+
+	jadd(b, o, "from", jnode(v, e->level, e->from));
+	jadd(b, o, "to", jnode(v, e->level, e->to));
+	jadd(b, o, "level", jstr(e->level == LG_LEVEL_CLASS ? "class" : "instance"));
+	jadd(b, o, "types", jtypes(b, e->types));
+	jadd(b, o, "count", jint(e->count));
+	if (witness)
+		jadd(b, o, "witness", jwitness(b, v, &e->first));
+	return o;
+}
+
+static json_object *jhold(struct jb *b, const struct klt_view *v, const struct lg_hold *h)
+{
+	json_object *o = json_object_new_object();
+	char name[NAME_LEN];
+
+	jadd(b, o, "tid", jint(h->tid));
+	jadd(b, o, "pid", jint(h->pid));
+	jadd(b, o, "cpu", jint(h->cpu));
+	jadd(b, o, "comm", jstrn(h->comm, KLT_COMM_LEN));
+	jadd(b, o, "lock", jstr(klt_render_hold_name(v, h, name, sizeof(name))));
+	jadd(b, o, "addr", jaddr(v, h->addr));
+	jadd(b, o, "kind", jkind(h->kind));
+	jadd(b, o, "mode", jmode(h->mode));
+	jadd(b, o, "ts", jint(h->ts));
+	jadd(b, o, "ip", jsym(v, h->ip));
+	jadd(b, o, "stack", jstack(b, v, h->stack));
+	return o;
+}
+
+static json_object *jfinding(struct jb *b, const struct klt_view *v, const struct lg_finding *fd)
+{
+	json_object *o = json_object_new_object();
+	json_object *locks = json_object_new_array();
+	const char *kind = klt_render_kind_name(fd->kind);
+	bool edged = (fd->kind == LG_F_CYCLE || fd->kind == LG_F_RULE) && fd->edges;
+
+	jadd(b, o, "seq", jint(fd->seq));
+	jadd(b, o, "kind", jstr(kind ? kind : "unknown"));
+	jadd(b, o, "ts", jint(fd->ts));
+	if (edged) {
+		json_object *edges = json_object_new_array();
+
+		jadd(b, o, "level", jstr(fd->level == LG_LEVEL_CLASS ? "class" : "instance"));
+		for (uint32_t i = 0; i < fd->nedges; i++) {
+			const struct lg_edge *e = &fd->edges[i];
+
+			jpush(b, locks, jnode(v, e->level, e->from));
+			jpush(b, edges, jedge(b, v, e, true));
+		}
+		/* a rule finding is one edge: list both of its ends */
+		if (fd->kind == LG_F_RULE && fd->nedges)
+			jpush(b, locks, jnode(v, fd->edges[0].level, fd->edges[0].to));
+		jadd(b, o, "locks", locks);
+		jadd(b, o, "edges", edges);
+	} else {
+		char name[NAME_LEN];
+
+		jpush(b, locks, jstr(klt_render_hold_name(v, &fd->hold, name, sizeof(name))));
+		jadd(b, o, "locks", locks);
+		jadd(b, o, "hold", jhold(b, v, &fd->hold));
+	}
+	if (fd->kind == LG_F_RULE) {
+		json_object *r = json_object_new_object();
+
+		if (v->rules && fd->rule >= 0 && (size_t)fd->rule < v->rules->n) {
+			const struct klt_rule *rl = &v->rules->v[fd->rule];
+
+			jadd(b, r, "text", jstr(rl->text));
+			jadd(b, r, "file", jstr(rl->file));
+			jadd(b, r, "line", jint(rl->line));
+		}
+		jadd(b, r, "index", json_object_new_int(fd->rule));
+		jadd(b, o, "rule", r);
+	}
+	if (fd->kind == LG_F_SUSPEND_HOLDER) {
+		const char *ph = klt_pm_phase_name(fd->phase);
+
+		jadd(b, o, "phase", jstr(ph ? ph : "other"));
+	}
+	if (fd->kind == LG_F_ATOMIC_SLEEP) {
+		json_object *cb = json_object_new_object();
+
+		jadd(b, cb, "symbol", jsym(v, fd->cb));
+		jadd(b, cb, "cpu", jint(fd->cb_cpu));
+		jadd(b, cb, "state", jint(fd->cb_state));
+		jadd(b, cb, "index", json_object_new_int(fd->cb_idx));
+		jadd(b, o, "callback", cb);
+	}
+	return o;
+}
+
+static json_object *jtrace(struct jb *b, const struct klt_view *v)
+{
+	json_object *o = json_object_new_object();
+	json_object *ctr = json_object_new_object();
+	const struct klt_trace_info *in;
+
+	if (v->kernel_version) {
+		char kv[24];
+
+		snprintf(kv, sizeof(kv), "%u.%u", v->kernel_version / 1000, v->kernel_version % 1000);
+		jadd(b, o, "rules_kernel", jstr(kv));
+	} else {
+		jadd_null(b, o, "rules_kernel");
+	}
+	if (!v->trace) {
+		jadd(b, o, "counters", ctr);
+		return o;
+	}
+	in = &v->trace->info;
+	jadd(b, o, "format_version", jint(in->format_version));
+	jadd(b, o, "tool_version", jstrn(in->tool_version, sizeof(in->tool_version)));
+	jadd(b, o, "kernel_release", jstrn(in->kernel_release, sizeof(in->kernel_release)));
+	jadd(b, o, "machine", jstrn(in->machine, sizeof(in->machine)));
+	jadd(b, o, "hostname", jstrn(in->hostname, sizeof(in->hostname)));
+	jadd(b, o, "clock", jstrn(in->clock, sizeof(in->clock)));
+	jadd(b, o, "attach_mode", jstrn(in->attach_mode, sizeof(in->attach_mode)));
+	jadd(b, o, "start_realtime_ns", jint(in->start_realtime_ns));
+	jadd(b, o, "events", jint(v->trace->nevents));
+	for (size_t i = 0; i < v->trace->ncounters; i++) {
+		const struct klt_counter *c = &v->trace->counters[i];
+		char name[sizeof(c->name) + 1];
+
+		snprintf(name, sizeof(name), "%.*s", (int)sizeof(c->name), c->name);
+		jadd(b, ctr, name, jint(c->value));
+	}
+	jadd(b, o, "counters", ctr);
+	return o;
+}
+
+static json_object *jsummary(struct jb *b, const struct klt_view *v)
+{
+	const struct lg_stats *st = lg_get_stats(v->eng);
+	json_object *o = json_object_new_object();
+	json_object *edges = json_object_new_object();
+	json_object *byk = json_object_new_object();
+	uint64_t by_kind[LG_F_MAX] = { 0 };
+	size_t nf = lg_nfindings(v->eng);
+
+	for (size_t i = 0; i < nf; i++) {
+		const struct lg_finding *fd = lg_finding_at(v->eng, i);
+
+		if (fd && fd->kind < LG_F_MAX)
+			by_kind[fd->kind]++;
+	}
+	if (st) {
+		jadd(b, o, "events", jint(st->events));
+		jadd(b, o, "tasks", jint(st->tasks));
+		jadd(b, o, "acquisitions", jint(st->acquisitions));
+		jadd(b, o, "releases", jint(st->releases));
+		jadd(b, o, "unknown_events", jint(st->unknown_events));
+		jadd(b, o, "depth_overflows", jint(st->depth_overflows));
+		jadd(b, o, "unbalanced", jint(st->unbalanced));
+	}
+	jadd(b, o, "locks", jint(lg_nlocks(v->eng)));
+	jadd(b, o, "classes", jint(lg_nclasses(v->eng)));
+	jadd(b, edges, "instance", jint(lg_nedges(v->eng, LG_LEVEL_INSTANCE)));
+	jadd(b, edges, "class", jint(lg_nedges(v->eng, LG_LEVEL_CLASS)));
+	jadd(b, o, "edges", edges);
+	for (unsigned k = 0; k < LG_F_MAX; k++) {
+		const char *kn = klt_render_kind_name(k);
+
+		if (kn)
+			jadd(b, byk, kn, jint(by_kind[k]));
+	}
+	jadd(b, o, "findings", jint(nf));
+	jadd(b, o, "findings_by_kind", byk);
+	return o;
+}
+
+static const char *origin_name(unsigned o)
+{
+	switch (o) {
+	case LG_CLASS_STATIC:
+		return "static";
+	case LG_CLASS_EXPLICIT:
+		return "explicit";
+	default:
+		return "inferred";
+	}
+}
+
+static json_object *jgraph(struct jb *b, const struct klt_view *v)
+{
+	json_object *o = json_object_new_object();
+	json_object *classes = json_object_new_array();
+	json_object *locks = json_object_new_array();
+	json_object *edges = json_object_new_array();
+	char name[NAME_LEN];
+
+	for (size_t i = 0; i < lg_nclasses(v->eng); i++) {
+		const struct lg_class *c = lg_class_at(v->eng, i);
+		json_object *jc;
+
+		if (!c)
+			continue;
+		jc = json_object_new_object();
+		jadd(b, jc, "id", jint(c->id));
+		jadd(b, jc, "name", jstr(klt_class_name(v, c->id, name, sizeof(name))));
+		jadd(b, jc, "kind", jkind(c->kind));
+		jadd(b, jc, "origin", jstr(origin_name(c->origin)));
+		jadd(b, jc, "instances", jint(c->ninstances));
+		jadd(b, jc, "acquisitions", jint(c->acquisitions));
+		jpush(b, classes, jc);
+	}
+	for (size_t i = 0; i < lg_nlocks(v->eng); i++) {
+		const struct lg_lock *l = lg_lock_at(v->eng, i);
+		json_object *jl;
+
+		if (!l)
+			continue;
+		jl = json_object_new_object();
+		jadd(b, jl, "index", jint(i));
+		jadd(b, jl, "name", jstr(klt_lock_name(v, (uint32_t)i, name, sizeof(name))));
+		jadd(b, jl, "class", jint(l->class_id));
+		jadd(b, jl, "kind", jkind(l->kind));
+		jadd(b, jl, "addr", jaddr(v, l->addr));
+		jadd(b, jl, "first_ip", jsym(v, l->first_ip));
+		jadd(b, jl, "acquisitions", jint(l->acquisitions));
+		jpush(b, locks, jl);
+	}
+	for (unsigned lv = LG_LEVEL_INSTANCE; lv <= LG_LEVEL_CLASS; lv++) {
+		for (size_t i = 0; i < lg_nedges(v->eng, lv); i++) {
+			const struct lg_edge *e = lg_edge_at(v->eng, lv, i);
+
+			if (e)
+				jpush(b, edges, jedge(b, v, e, false));
+		}
+	}
+	jadd(b, o, "classes", classes);
+	jadd(b, o, "locks", locks);
+	jadd(b, o, "edges", edges);
+	return o;
+}
+
+int klt_render_json(FILE *f, const struct klt_view *v)
+{
+	struct jb b = { .oom = false };
+	json_object *root, *findings;
+	const char *s;
+	int err = 0;
+
+	if (!f || !v || !v->eng)
+		return -EINVAL;
+	root = json_object_new_object();
+	findings = json_object_new_array();
+	jadd(&b, root, "schema", jstr("kvmlocktrace/v1"));
+	if (v->source)
+		jadd(&b, root, "source", jstr(v->source));
+	else
+		jadd_null(&b, root, "source");
+	jadd(&b, root, "trace", jtrace(&b, v));
+	jadd(&b, root, "summary", jsummary(&b, v));
+	for (size_t i = 0; i < lg_nfindings(v->eng); i++) {
+		const struct lg_finding *fd = lg_finding_at(v->eng, i);
+
+		if (fd)
+			jpush(&b, findings, jfinding(&b, v, fd));
+	}
+	jadd(&b, root, "findings", findings);
+	jadd(&b, root, "graph", jgraph(&b, v));
+	if (b.oom) {
+		err = -ENOMEM;
+		goto out;
+	}
+	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || ferror(f))
+		err = -EIO;
+out:
+	json_object_put(root);
+	return err;
+}

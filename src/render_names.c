@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Human names for lock classes, lock instances and addresses, shared by every renderer so text,
+ * JSON and DOT always call a lock the same thing.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "render.h"
+
+/*
+ * Helpers shared by render_*.c. render.h belongs to the interface owner and has no private part,
+ * so each renderer repeats these prototypes; keep them in sync with the definitions here.
+ */
+const char *klt_render_addr(const struct klt_view *v, uint64_t addr, char *buf, size_t len);
+int64_t klt_render_find_lock(const struct klt_view *v, uint64_t addr);
+const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold *h, char *buf,
+				 size_t len);
+const char *klt_render_kind_name(unsigned kind);
+
+/*
+ * Finding kind as reports spell it (JSON "kind", docs/json-schema.json). Kept here rather than
+ * taken from lg_finding_kind_name(), whose "unbalanced" differs from the report format's
+ * "unbalanced-release": the JSON schema is a published interface, the engine's names are not.
+ */
+const char *klt_render_kind_name(unsigned kind)
+{
+	static const char *const names[LG_F_MAX] = {
+		[LG_F_CYCLE] = "cycle",
+		[LG_F_RULE] = "rule",
+		[LG_F_SUSPEND_HOLDER] = "suspend-holder",
+		[LG_F_ATOMIC_SLEEP] = "atomic-sleep",
+		[LG_F_UNBALANCED] = "unbalanced-release",
+		[LG_F_HELD_AT_EXIT] = "held-at-exit",
+		[LG_F_DEPTH_OVERFLOW] = "depth-overflow",
+	};
+
+	return kind < LG_F_MAX && names[kind] ? names[kind] : "unknown";
+}
+
+static struct klt_symtab *view_syms(const struct klt_view *v)
+{
+	return v->trace ? v->trace->syms : NULL;
+}
+
+/* Symbolized address; unknown kernel addresses become 0x<redacted> when redacting. */
+const char *klt_render_addr(const struct klt_view *v, uint64_t addr, char *buf, size_t len)
+{
+	struct klt_symtab *st = view_syms(v);
+
+	if (!len)
+		return buf;
+	if (st) {
+		klt_symtab_fmt(st, addr, buf, len);
+		/* klt_symtab_fmt falls back to "0x<hex>" exactly when nothing names the address */
+		if (!v->redact || strncmp(buf, "0x", 2))
+			return buf;
+	}
+	if (v->redact)
+		snprintf(buf, len, "0x<redacted>");
+	else
+		snprintf(buf, len, "0x%" PRIx64, addr);
+	return buf;
+}
+
+/* Instance index of the lock at addr, -1 if the engine never saw it (linear: reports only). */
+int64_t klt_render_find_lock(const struct klt_view *v, uint64_t addr)
+{
+	size_t n = lg_nlocks(v->eng);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lg_lock *l = lg_lock_at(v->eng, i);
+
+		if (l && l->addr == addr)
+			return (int64_t)i;
+	}
+	return -1;
+}
+
+const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold *h, char *buf,
+				 size_t len)
+{
+	const char *kind = klt_lock_kind_name(h->kind);
+	char a[128];
+
+	if (h->lock != UINT32_MAX && lg_lock_at(v->eng, h->lock))
+		return klt_lock_name(v, h->lock, buf, len);
+	/* never seen acquired: name it by symbol if it has one, else by kind and address */
+	klt_render_addr(v, h->addr, a, sizeof(a));
+	if (strncmp(a, "0x", 2))
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s@%s", kind ? kind : "lock", a);
+	return buf;
+}
+
+const char *klt_class_name(const struct klt_view *v, uint32_t class_id, char *buf, size_t len)
+{
+	const struct lg_class *c = lg_class_at(v->eng, class_id);
+	const char *kind;
+	char site[192];
+
+	if (!len)
+		return buf;
+	if (!c) {
+		snprintf(buf, len, "class#%u", class_id);
+		return buf;
+	}
+	if (c->origin != LG_CLASS_INFERRED && c->name) {
+		snprintf(buf, len, "%s", c->name);
+		return buf;
+	}
+	kind = klt_lock_kind_name(c->kind);
+	klt_render_addr(v, c->key, site, sizeof(site));
+	/* a redacted unknown site would make distinct classes look alike: add the class id */
+	if (v->redact && !strncmp(site, "0x", 2))
+		snprintf(buf, len, "%s@%s#%u", kind ? kind : "lock", site, class_id);
+	else
+		snprintf(buf, len, "%s@%s", kind ? kind : "lock", site);
+	return buf;
+}
+
+const char *klt_lock_name(const struct klt_view *v, uint32_t lock_idx, char *buf, size_t len)
+{
+	const struct lg_lock *l = lg_lock_at(v->eng, lock_idx);
+	const struct lg_class *c;
+	char cname[256];
+
+	if (!len)
+		return buf;
+	if (!l) {
+		snprintf(buf, len, "lock#%u", lock_idx);
+		return buf;
+	}
+	c = lg_class_at(v->eng, l->class_id);
+	klt_class_name(v, l->class_id, cname, sizeof(cname));
+	if (c && c->origin == LG_CLASS_STATIC && c->name) {
+		snprintf(buf, len, "%s", cname);
+	} else if (v->redact) {
+		/* the address is what told instances apart; the index keeps names unique */
+		if (c && c->ninstances <= 1)
+			snprintf(buf, len, "%s@0x<redacted>", cname);
+		else
+			snprintf(buf, len, "%s@0x<redacted>#%u", cname, lock_idx);
+	} else {
+		snprintf(buf, len, "%s@0x%" PRIx64, cname, l->addr);
+	}
+	return buf;
+}
+
+const char *klt_node_name(const struct klt_view *v, unsigned level, uint32_t node, char *buf,
+			  size_t len)
+{
+	if (level == LG_LEVEL_CLASS)
+		return klt_class_name(v, node, buf, len);
+	return klt_lock_name(v, node, buf, len);
+}
