@@ -19,24 +19,10 @@ const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold 
 				 size_t len);
 const char *klt_render_kind_name(unsigned kind);
 
-/*
- * Finding kind as reports spell it (JSON "kind", docs/json-schema.json). Kept here rather than
- * taken from lg_finding_kind_name(), whose "unbalanced" differs from the report format's
- * "unbalanced-release": the JSON schema is a published interface, the engine's names are not.
- */
+/* Finding kind as reports spell it (JSON "kind", docs/json-schema.json). */
 const char *klt_render_kind_name(unsigned kind)
 {
-	static const char *const names[LG_F_MAX] = {
-		[LG_F_CYCLE] = "cycle",
-		[LG_F_RULE] = "rule",
-		[LG_F_SUSPEND_HOLDER] = "suspend-holder",
-		[LG_F_ATOMIC_SLEEP] = "atomic-sleep",
-		[LG_F_UNBALANCED] = "unbalanced-release",
-		[LG_F_HELD_AT_EXIT] = "held-at-exit",
-		[LG_F_DEPTH_OVERFLOW] = "depth-overflow",
-	};
-
-	return kind < LG_F_MAX && names[kind] ? names[kind] : "unknown";
+	return lg_finding_kind_name(kind);
 }
 
 static struct klt_symtab *view_syms(const struct klt_view *v)
@@ -155,4 +141,14 @@ const char *klt_node_name(const struct klt_view *v, unsigned level, uint32_t nod
 	if (level == LG_LEVEL_CLASS)
 		return klt_class_name(v, node, buf, len);
 	return klt_lock_name(v, node, buf, len);
+}
+
+bool klt_counter_is_drop(const char *name)
+{
+	static const char *const words[] = { "full", "fail", "overflow", "missed", "lost", "drop" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
 }

@@ -429,8 +429,8 @@ static void render_summary(FILE *f, const struct klt_view *v)
 	for (size_t i = 0; i < v->trace->ncounters; i++) {
 		const struct klt_counter *c = &v->trace->counters[i];
 
-		/* every trace counter counts something lost: make it impossible to miss */
-		if (c->value)
+		/* a counted loss must be impossible to miss; activity counters are only listed */
+		if (c->value && klt_counter_is_drop(c->name))
 			fprintf(f, "  WARNING: %.*s = %" PRIu64
 				   ": the trace is incomplete, findings may be missing\n",
 				(int)sizeof(c->name), c->name, c->value);

@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kvmlocktrace command line: report / check / convert / vmtest.
+ * Exit codes are chosen only here: 0 clean, 1 findings (check), 2 usage or input error.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lockgraph.h"
+#include "render.h"
+#include "rules.h"
+#include "trace.h"
+
+#ifndef KLT_DATADIR
+#define KLT_DATADIR "/usr/local/share/kvmlocktrace"
+#endif
+#ifndef KLT_LIBEXECDIR
+#define KLT_LIBEXECDIR "/usr/local/libexec/kvmlocktrace"
+#endif
+
+#define EXIT_CLEAN KLT_EXIT_CLEAN
+#define EXIT_FINDINGS KLT_EXIT_FINDINGS
+#define EXIT_INPUT KLT_EXIT_INPUT
+
+enum fmt { FMT_TEXT, FMT_JSON, FMT_DOT };
+
+struct env {
+	const char *cmd;
+	const char *input;
+	const char *output;
+	enum fmt format;
+	const char *rules_path;
+	bool no_rules;
+	const char *kernel;
+	bool redact;
+	bool force;
+	bool instances;
+	bool ignore_unbalanced;
+	const char *focus;
+	const char *to; /* convert: "text" | "binary" */
+};
+
+const char *argp_program_version = "kvmlocktrace " KLT_VERSION;
+const char *argp_program_bug_address = "the project's issue tracker";
+
+static const char top_doc[] =
+	"kvmlocktrace -- lock-ordering tracer for Linux: lockdep-style reports of lock-order\n"
+	"inversions (possible deadlocks), with knowledge of KVM / CPU-hotplug locks.\n"
+	"\n"
+	"Commands:\n"
+	"  (none), trace   trace live; print each finding as it is found (see trace --help)\n"
+	"  record -o FILE  record live to a trace file (see record --help)\n"
+	"  features        what this kernel allows and which attach mode auto would choose\n"
+	"  report FILE     analyse a recording (binary .klt or text) and print every finding\n"
+	"  check FILE      like report, exit 1 if anything was found (for CI)\n"
+	"  convert IN      convert a recording between the binary and the text form\n"
+	"  vmtest          boot a kernel under QEMU, trace a workload, report (see vmtest --help)\n"
+	"\n"
+	"Run 'kvmlocktrace COMMAND --help' for a command's options."
+	"\v"
+	"Examples:\n"
+	"  kvmlocktrace report examples/kvm-6.5-hotplug-inversion.klt\n"
+	"  kvmlocktrace check run.klt --rules rules/kvm.rules --kernel 6.5\n"
+	"  kvmlocktrace report run.klt --format dot -o graph.dot && dot -Tsvg graph.dot -o graph.svg\n"
+	"  kvmlocktrace convert scenario.txt -o scenario.klt\n"
+	"\n"
+	"Exit status: 0 clean, 1 findings (check, live), 2 usage, input or attach error, 3 no\n"
+	"permission (needs root or CAP_BPF+CAP_PERFMON).";
+
+enum {
+	OPT_REDACT = 1000,
+	OPT_FORCE,
+	OPT_NO_RULES,
+	OPT_INSTANCES,
+	OPT_FOCUS,
+	OPT_TO,
+	OPT_IGNORE_UNBALANCED,
+};
+
+static const struct argp_option analyse_opts[] = {
+	{ "format", 'f', "FMT", 0, "Output format: text (default), json, dot", 0 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE (created 0600, never overwritten "
+				   "unless --force)", 0 },
+	{ "rules", 'r', "FILE", 0, "Lock-order rules (default: the installed rules/kvm.rules)", 0 },
+	{ "no-rules", OPT_NO_RULES, NULL, 0, "Check no documented-order rules", 0 },
+	{ "kernel", 'k', "VERSION", 0, "Kernel version for version-scoped rules (default: the "
+				      "recording's kernel release)", 0 },
+	{ "redact", OPT_REDACT, NULL, 0, "Hide kernel addresses in the output", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "Overwrite an existing output file", 0 },
+	{ "instances", OPT_INSTANCES, NULL, 0, "dot: draw lock instances instead of classes", 0 },
+	{ "focus", OPT_FOCUS, "LOCK", 0, "dot: draw only the neighbourhood of LOCK", 0 },
+	{ "ignore-unbalanced", OPT_IGNORE_UNBALANCED, NULL, 0,
+	  "Count releases of locks not seen acquired instead of reporting them", 0 },
+	{ 0 },
+};
+
+static const struct argp_option convert_opts[] = {
+	{ "output", 'o', "FILE", 0, "Output file (text may go to stdout with -o -)", 0 },
+	{ "to", OPT_TO, "FORM", 0, "text or binary (default: the other form of the input)", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "Overwrite an existing output file", 0 },
+	{ 0 },
+};
+
+static error_t parse_analyse(int key, char *arg, struct argp_state *state)
+{
+	struct env *env = state->input;
+
+	switch (key) {
+	case 'f':
+		if (!strcmp(arg, "text"))
+			env->format = FMT_TEXT;
+		else if (!strcmp(arg, "json"))
+			env->format = FMT_JSON;
+		else if (!strcmp(arg, "dot"))
+			env->format = FMT_DOT;
+		else
+			argp_error(state, "--format: unknown format '%s' (expected text, json, dot)",
+				   arg);
+		break;
+	case 'o':
+		env->output = arg;
+		break;
+	case 'r':
+		env->rules_path = arg;
+		break;
+	case 'k':
+		if (!klt_kver_parse(arg))
+			argp_error(state, "--kernel: cannot parse version '%s' (expected e.g. 6.12)",
+				   arg);
+		env->kernel = arg;
+		break;
+	case OPT_NO_RULES:
+		env->no_rules = true;
+		break;
+	case OPT_REDACT:
+		env->redact = true;
+		break;
+	case OPT_FORCE:
+		env->force = true;
+		break;
+	case OPT_INSTANCES:
+		env->instances = true;
+		break;
+	case OPT_FOCUS:
+		env->focus = arg;
+		break;
+	case OPT_IGNORE_UNBALANCED:
+		env->ignore_unbalanced = true;
+		break;
+	case OPT_TO:
+		if (strcmp(arg, "text") && strcmp(arg, "binary"))
+			argp_error(state, "--to: expected text or binary, got '%s'", arg);
+		env->to = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (env->input)
+			argp_error(state, "unexpected argument '%s' (one input file only)", arg);
+		env->input = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!env->input)
+			argp_error(state, "missing input FILE");
+		if (env->rules_path && env->no_rules)
+			argp_error(state, "--rules and --no-rules exclude each other");
+		if (env->focus && env->format != FMT_DOT)
+			argp_error(state, "--focus applies to --format dot only");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* Read a whole file; NUL-terminated for convenience. */
+static int slurp(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL;
+	size_t cap = 0, n = 0;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (cap - n < 65536) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 131072;
+			nb = realloc(b, cap + 1);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			b = nb;
+		}
+		size_t r = fread(b + n, 1, cap - n, f);
+
+		n += r;
+		if (r == 0) {
+			if (ferror(f))
+				err = -EIO;
+			break;
+		}
+	}
+out:
+	fclose(f);
+	if (err) {
+		free(b);
+		return err;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Directory of this executable, for finding rules/ and tests/vm/ in a build tree. */
+static int exe_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return 0;
+}
+
+/* First existing file among: $ENV/rel, <exe>/../rel (build tree), installed path. */
+static const char *find_data(const char *envvar, const char *rel, const char *installed,
+			     char *buf, size_t len)
+{
+	const char *e = getenv(envvar);
+	char dir[PATH_MAX];
+
+	if (e && *e)
+		return snprintf(buf, len, "%s/%s", e, rel) < (int)len ? buf : NULL;
+	if (!exe_dir(dir, sizeof(dir)) && snprintf(buf, len, "%s/../%s", dir, rel) < (int)len &&
+	    access(buf, R_OK) == 0)
+		return buf;
+	if (snprintf(buf, len, "%s", installed) >= (int)len)
+		return NULL;
+	return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+/* Create an output file safely: no symlink following, 0600, no overwrite unless force. */
+static FILE *open_output(const char *path, bool force)
+{
+	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+	int fd;
+	FILE *f;
+
+	if (!path || !strcmp(path, "-"))
+		return stdout;
+	fd = open(path, flags, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			fprintf(stderr, "kvmlocktrace: %s: file exists (use --force to overwrite)\n",
+				path);
+		else
+			fprintf(stderr, "kvmlocktrace: %s: cannot create: %s\n", path,
+				strerror(errno));
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		fprintf(stderr, "kvmlocktrace: %s: %s\n", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+static int close_output(FILE *f, const char *path)
+{
+	if (f == stdout)
+		return fflush(stdout) ? -EIO : 0;
+	if (fclose(f)) {
+		fprintf(stderr, "kvmlocktrace: %s: write failed: %s\n", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, const char **used)
+{
+	char pathbuf[PATH_MAX], err[512];
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*used = NULL;
+	if (none)
+		return 0;
+	if (!path) {
+		path = find_data("KLT_DATADIR", "rules/kvm.rules", KLT_DATADIR "/rules/kvm.rules",
+				 pathbuf, sizeof(pathbuf));
+		if (!path) {
+			fprintf(stderr, "kvmlocktrace: warning: no default rules file found "
+					"(install kvmlocktrace or pass --rules FILE); checking no "
+					"order rules\n");
+			return 0;
+		}
+	}
+	rc = slurp(path, &buf, &len);
+	if (rc) {
+		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-rc));
+		return rc;
+	}
+	rc = klt_rules_parse(buf, len, path, rules, err, sizeof(err));
+	free(buf);
+	if (rc) {
+		fprintf(stderr, "kvmlocktrace: %s\n", err);
+		return rc;
+	}
+	*used = path;
+	return 0;
+}
+
+static int cmd_analyse(struct env *env)
+{
+	struct klt_trace trace;
+	struct klt_rules rules = { 0 };
+	struct lg_engine *eng = NULL;
+	struct klt_err err = { { 0 } };
+	const char *rules_used;
+	bool truncated = false;
+	FILE *out = NULL;
+	unsigned kver;
+	int rc, exit_code = EXIT_INPUT;
+
+	klt_trace_init(&trace);
+	if (!trace.syms) {
+		fprintf(stderr, "kvmlocktrace: out of memory\n");
+		return EXIT_INPUT;
+	}
+	rc = klt_trace_load(env->input, &trace, &err);
+	if (rc < 0) {
+		fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+		goto out;
+	}
+	if (rc == KLT_TRUNCATED) {
+		/* Keep going: every complete chunk is analysed, but the exit code says so. */
+		fprintf(stderr, "kvmlocktrace: warning: %s\n", err.msg);
+		truncated = true;
+	}
+	if (klt_cli_load_rules(env->rules_path, env->no_rules, &rules, &rules_used))
+		goto out;
+
+	kver = klt_kver_parse(env->kernel ? env->kernel : trace.info.kernel_release);
+	if (!kver && rules.n)
+		fprintf(stderr, "kvmlocktrace: warning: kernel version unknown (recording has "
+				"none; pass --kernel): only unscoped rules apply\n");
+
+	struct lg_config cfg = {
+		.syms = trace.syms,
+		.rules = rules.n ? &rules : NULL,
+		.kernel_version = kver,
+		.ignore_unbalanced = env->ignore_unbalanced,
+	};
+	eng = lg_new(&cfg);
+	if (!eng) {
+		fprintf(stderr, "kvmlocktrace: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < trace.nevents; i++) {
+		rc = lg_feed(eng, &trace.events[i]);
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: %s: event %zu: %s\n", env->input, i,
+				strerror(-rc));
+			goto out;
+		}
+	}
+
+	out = open_output(env->output, env->force);
+	if (!out)
+		goto out;
+	struct klt_view view = {
+		.eng = eng,
+		.trace = &trace,
+		.rules = rules.n ? &rules : NULL,
+		.kernel_version = kver,
+		.source = env->input,
+		.redact = env->redact,
+	};
+	switch (env->format) {
+	case FMT_TEXT:
+		rc = klt_render_text(out, &view);
+		break;
+	case FMT_JSON:
+		rc = klt_render_json(out, &view);
+		break;
+	case FMT_DOT: {
+		struct klt_dot_opts dopts = {
+			.classes = !env->instances,
+			.focus = env->focus,
+			.radius = 1,
+		};
+		rc = klt_render_dot(out, &view, &dopts);
+		break;
+	}
+	}
+	if (close_output(out, env->output) || rc) {
+		if (rc)
+			fprintf(stderr, "kvmlocktrace: rendering failed: %s\n", strerror(-rc));
+		goto out;
+	}
+	if (env->format == FMT_TEXT && rules_used && out != stdout)
+		fprintf(stderr, "kvmlocktrace: rules: %s\n", rules_used);
+
+	if (truncated)
+		exit_code = EXIT_INPUT;
+	else if (!strcmp(env->cmd, "check") && lg_nfindings(eng) > 0)
+		exit_code = EXIT_FINDINGS;
+	else
+		exit_code = EXIT_CLEAN;
+out:
+	lg_free(eng);
+	klt_rules_free(&rules);
+	klt_trace_free(&trace);
+	return exit_code;
+}
+
+static int cmd_convert(struct env *env)
+{
+	struct klt_trace trace;
+	struct klt_err err = { { 0 } };
+	bool in_binary, to_text;
+	int rc, exit_code = EXIT_INPUT;
+	char magic[8] = { 0 };
+	FILE *f;
+
+	f = fopen(env->input, "rb");
+	if (!f) {
+		fprintf(stderr, "kvmlocktrace: %s: %s\n", env->input, strerror(errno));
+		return EXIT_INPUT;
+	}
+	in_binary = fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
+		    !memcmp(magic, KLT_TRACE_MAGIC, sizeof(magic));
+	fclose(f);
+	to_text = env->to ? !strcmp(env->to, "text") : in_binary;
+
+	klt_trace_init(&trace);
+	if (!trace.syms) {
+		fprintf(stderr, "kvmlocktrace: out of memory\n");
+		return EXIT_INPUT;
+	}
+	rc = klt_trace_load(env->input, &trace, &err);
+	if (rc < 0) {
+		fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+		goto out;
+	}
+	if (rc == KLT_TRUNCATED)
+		fprintf(stderr, "kvmlocktrace: warning: %s\n", err.msg);
+
+	if (to_text) {
+		FILE *out = open_output(env->output, env->force);
+
+		if (!out)
+			goto out;
+		rc = klt_text_write(out, &trace);
+		if (close_output(out, env->output) || rc)
+			goto out;
+	} else {
+		if (!env->output || !strcmp(env->output, "-")) {
+			fprintf(stderr, "kvmlocktrace: convert: binary output needs -o FILE\n");
+			goto out;
+		}
+		rc = klt_trace_write_file(env->output, &trace, env->force ? KLT_W_FORCE : 0, &err);
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+			goto out;
+		}
+	}
+	exit_code = rc == KLT_TRUNCATED ? EXIT_INPUT : EXIT_CLEAN;
+out:
+	klt_trace_free(&trace);
+	return exit_code;
+}
+
+/* vmtest is the VM harness script (tests/vm/vmtest.sh), run with this binary as the tracer. */
+static int cmd_vmtest(int argc, char **argv)
+{
+	char script[PATH_MAX], self[PATH_MAX];
+	ssize_t n;
+	char **args;
+
+	if (!find_data("KLT_VM_DIR", "tests/vm/vmtest.sh", KLT_LIBEXECDIR "/vm/vmtest.sh", script,
+		       sizeof(script)) || access(script, R_OK)) {
+		fprintf(stderr, "kvmlocktrace: vmtest: harness script not found (looked for "
+				"tests/vm/vmtest.sh beside the build and in %s/vm)\n",
+			KLT_LIBEXECDIR);
+		return EXIT_INPUT;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		setenv("KLT_BIN", self, 0);
+	}
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args)
+		return EXIT_INPUT;
+	args[0] = "bash";
+	args[1] = script;
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	execvp("bash", args);
+	fprintf(stderr, "kvmlocktrace: vmtest: cannot run bash: %s\n", strerror(errno));
+	free(args);
+	return EXIT_INPUT;
+}
+
+static int usage_top(FILE *f)
+{
+	fprintf(f, "Usage: kvmlocktrace COMMAND [OPTION...] ARGS\n\n%s\n", top_doc);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct env env = { .format = FMT_TEXT };
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	argp_err_exit_status = EXIT_INPUT;
+	/* no command, or an option first: live tracing */
+	if (!cmd || cmd[0] == '-') {
+		if (cmd && (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "-?") ||
+			    !strcmp(cmd, "--usage") || !strcmp(cmd, "--version") ||
+			    !strcmp(cmd, "-V")))
+			goto top_options;
+		return klt_cmd_live(argc, argv, false);
+	}
+top_options:
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "-?") ||
+	    !strcmp(cmd, "help")) {
+		usage_top(stdout);
+		return EXIT_CLEAN;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("%s\n", argp_program_version);
+		return EXIT_CLEAN;
+	}
+	argp_err_exit_status = EXIT_INPUT; /* usage errors exit 2, not EX_USAGE */
+	env.cmd = cmd;
+	argv[1] = NULL; /* argp shows "kvmlocktrace COMMAND" via argv[0] below */
+
+	if (!strcmp(cmd, "report") || !strcmp(cmd, "check")) {
+		static const char report_doc[] =
+			"Analyse a recording (binary or text, detected) and print every finding."
+			"\v"
+			"Examples:\n"
+			"  kvmlocktrace report run.klt\n"
+			"  kvmlocktrace report scenario.txt --format json -o findings.json\n"
+			"  kvmlocktrace report run.klt --format dot --focus kvm_lock | dot -Tsvg > g.svg";
+		static const char check_doc[] =
+			"Analyse a recording and exit 1 if there is any finding (for CI)."
+			"\v"
+			"Examples:\n"
+			"  kvmlocktrace check run.klt --rules rules/kvm.rules\n"
+			"  kvmlocktrace check run.txt --kernel 6.12\n"
+			"Exit status: 0 clean, 1 findings, 2 usage or input error.";
+		struct argp argp = { .options = analyse_opts, .parser = parse_analyse,
+				     .args_doc = "FILE",
+				     .doc = !strcmp(cmd, "check") ? check_doc : report_doc };
+		char name[64];
+
+		snprintf(name, sizeof(name), "kvmlocktrace %s", cmd);
+		argv[1] = name;
+		if (argp_parse(&argp, argc - 1, argv + 1, 0, NULL, &env))
+			return EXIT_INPUT;
+		return cmd_analyse(&env);
+	}
+	if (!strcmp(cmd, "convert")) {
+		static const char doc[] =
+			"Convert a recording between the binary trace file and the text form."
+			"\v"
+			"Examples:\n"
+			"  kvmlocktrace convert run.klt -o run.txt\n"
+			"  kvmlocktrace convert scenario.txt -o scenario.klt";
+		struct argp argp = { .options = convert_opts, .parser = parse_analyse,
+				     .args_doc = "IN", .doc = doc };
+		char name[] = "kvmlocktrace convert";
+
+		argv[1] = name;
+		if (argp_parse(&argp, argc - 1, argv + 1, 0, NULL, &env))
+			return EXIT_INPUT;
+		return cmd_convert(&env);
+	}
+	if (!strcmp(cmd, "vmtest"))
+		return cmd_vmtest(argc - 1, argv + 1);
+	if (!strcmp(cmd, "record")) {
+		char name[] = "kvmlocktrace record";
+
+		argv[1] = name;
+		return klt_cmd_live(argc - 1, argv + 1, true);
+	}
+	if (!strcmp(cmd, "features"))
+		return klt_cmd_features();
+	if (!strcmp(cmd, "trace")) {
+		char name[] = "kvmlocktrace trace";
+
+		argv[1] = name;
+		return klt_cmd_live(argc - 1, argv + 1, false);
+	}
+
+	fprintf(stderr, "kvmlocktrace: unknown command '%s' (try --help)\n", cmd);
+	return EXIT_INPUT;
+}
