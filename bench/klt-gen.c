@@ -5,12 +5,14 @@
  *   klt-gen -n N [-l LOCKS] [-t TASKS] [-s SEED] -o FILE   write a binary trace
  *   klt-gen -n N [...] --replay                            feed the engine directly, print numbers
  *
- * Model: TASKS threads interleaved at random; each repeatedly takes 1-4 locks (realistic depth)
- * from a window of LOCKS lock instances in ascending order and releases them in reverse. Every
- * tenth lock is an rwsem (half the time taken for read), every seventeenth an SRCU domain read
- * section. Call sites group 20 consecutive instances into one inferred class, so the class graph
- * is as acyclic as the instance graph, like a healthy kernel. Events are generated in batches;
- * only lg_feed() is timed.
+ * Model: like a kernel, a fixed set of code paths (PATHS, default 4096), each taking 1-4 locks
+ * (realistic depth) from LOCKS lock instances in ascending order and releasing them in reverse.
+ * TASKS threads interleaved at random each run random paths. Every tenth lock is an rwsem (half
+ * the time taken for read), every seventeenth an SRCU domain read section. Call sites group 20
+ * consecutive instances of one kind into one inferred class, so the class graph is as acyclic as
+ * the instance graph, like a healthy kernel. The dependency graph is bounded by the paths, so
+ * after warm-up most events revisit known edges. Events are generated in batches; only
+ * lg_feed() is timed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,9 +28,20 @@
 #define BATCH 65536
 #define MAXD 4
 
+#define NPATHS_MAX 65536
+
+struct gpath {
+	int depth;
+	uint32_t locks[MAXD];
+};
+
+static struct gpath *paths;
+static unsigned npaths = 4096;
+
 struct gtask {
 	uint32_t tid;
 	int want, depth;
+	uint32_t path;
 	uint32_t held[MAXD];
 	uint8_t mode[MAXD];
 	bool releasing;
@@ -56,7 +69,24 @@ static uint8_t lock_kind(uint32_t l)
 }
 
 static uint64_t lock_addr(uint32_t l) { return 0xffff888100000000ull + (uint64_t)l * 0x40; }
-static uint64_t lock_site(uint32_t l) { return 0xffffffff81000000ull + (uint64_t)(l / 20) * 0x40; }
+static uint64_t lock_site(uint32_t l)
+{
+	return 0xffffffff81000000ull + (uint64_t)(l / 20) * 0x40 + lock_kind(l) * 8;
+}
+
+static void make_paths(void)
+{
+	for (unsigned p = 0; p < npaths; p++) {
+		uint32_t l = (uint32_t)(rnd() % nlocks);
+		int d = 1 + (int)(rnd() % MAXD), k;
+
+		for (k = 0; k < d && l < nlocks; k++) {
+			paths[p].locks[k] = l;
+			l += 1 + (uint32_t)(rnd() % 64);
+		}
+		paths[p].depth = k;
+	}
+}
 
 /* Advance one task by one event; fills ev. */
 static void step(struct gtask *t, struct klt_event *ev, uint64_t ts, int *pending_attempt)
@@ -67,25 +97,19 @@ static void step(struct gtask *t, struct klt_event *ev, uint64_t ts, int *pendin
 	ev->cpu = t->tid & 1;
 	ev->stack_id = KLT_NO_STACK;
 	memcpy(ev->comm, "bench", 6);
-	if (!t->releasing && t->depth == 0 && !*pending_attempt)
-		t->want = 1 + (int)(rnd() % MAXD);
+	if (!t->releasing && t->depth == 0 && !*pending_attempt) {
+		t->path = (uint32_t)(rnd() % npaths);
+		t->want = paths[t->path].depth;
+	}
 	if (!t->releasing && t->depth < t->want) {
-		uint32_t l;
+		uint32_t l = paths[t->path].locks[t->depth];
 
 		if (!*pending_attempt) {
-			uint32_t base = t->depth ? t->held[t->depth - 1] + 1 : (uint32_t)(rnd() % nlocks);
-
-			l = base + (uint32_t)(rnd() % 64);
-			if (l >= nlocks) { /* window exhausted: start releasing */
-				t->releasing = true;
-				goto release;
-			}
 			t->held[t->depth] = l;
 			t->mode[t->depth] = lock_kind(l) == KLT_LK_SRCU ? KLT_MODE_RREAD :
 					    lock_kind(l) == KLT_LK_RWSEM && (rnd() & 1) ? KLT_MODE_READ :
 					    KLT_MODE_WRITE;
 		}
-		l = t->held[t->depth];
 		ev->lock = lock_addr(l);
 		ev->kind = lock_kind(l);
 		ev->mode = t->mode[t->depth];
@@ -103,21 +127,6 @@ static void step(struct gtask *t, struct klt_event *ev, uint64_t ts, int *pendin
 		}
 		if (t->depth == t->want)
 			t->releasing = true;
-		return;
-	}
-release:
-	t->releasing = true;
-	if (t->depth == 0) { /* nothing held: restart with an acquisition next time */
-		t->releasing = false;
-		t->want = 1;
-		uint32_t l = (uint32_t)(rnd() % nlocks);
-
-		t->held[0] = l;
-		t->mode[0] = KLT_MODE_WRITE;
-		ev->type = KLT_EV_TRY_FAIL;
-		ev->lock = lock_addr(l);
-		ev->kind = lock_kind(l);
-		ev->ip = lock_site(l);
 		return;
 	}
 	t->depth--;
@@ -150,16 +159,17 @@ int main(int argc, char **argv)
 	bool replay = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:l:t:s:o:rh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:l:t:p:s:o:rh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': n = strtoull(optarg, NULL, 0); break;
 		case 'l': nlocks = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 't': ntasks = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'p': npaths = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 's': rng_state = strtoull(optarg, NULL, 0) | 1; break;
 		case 'o': out = optarg; break;
 		case 'r': replay = true; break;
 		default:
-			fprintf(stderr, "usage: klt-gen -n EVENTS [-l LOCKS] [-t TASKS] [-s SEED] "
+			fprintf(stderr, "usage: klt-gen -n EVENTS [-l LOCKS] [-t TASKS] [-p PATHS] [-s SEED] "
 					"(-o FILE | --replay)\n");
 			return c == 'h' ? 0 : 2;
 		}
@@ -168,10 +178,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klt-gen: need -o FILE or --replay\n");
 		return 2;
 	}
-	if (nlocks < 128 || ntasks < 1) {
-		fprintf(stderr, "klt-gen: -l must be >= 128 and -t >= 1\n");
+	if (nlocks < 128 || ntasks < 1 || npaths < 1 || npaths > NPATHS_MAX) {
+		fprintf(stderr, "klt-gen: need -l >= 128, -t >= 1, 1 <= -p <= %d\n", NPATHS_MAX);
 		return 2;
 	}
+	paths = calloc(npaths, sizeof(*paths));
+	if (!paths)
+		return 1;
+	make_paths();
 
 	struct gtask *tasks = calloc(ntasks, sizeof(*tasks));
 	int *pending = calloc(ntasks, sizeof(*pending));
@@ -255,5 +269,6 @@ out:
 	free(batch);
 	free(pending);
 	free(tasks);
+	free(paths);
 	return rc;
 }

@@ -95,9 +95,10 @@ static void print_lock_line(FILE *f, const struct klt_view *v, unsigned level, u
 	unsigned kind = node_kind(v, level, node);
 	char name[NAME_LEN], sym[SYM_LEN];
 
+	/* live recordings send the held side of a new edge without its call site */
 	fprintf(f, "  %s (%s, %s) at: %s\n", klt_node_name(v, level, node, name, sizeof(name)),
 		nz(klt_lock_kind_name(kind), "lock"), mode_str(kind, mode),
-		klt_render_addr(v, ip, sym, sizeof(sym)));
+		ip ? klt_render_addr(v, ip, sym, sizeof(sym)) : "(call site not recorded)");
 }
 
 /* Instance names of a witness, for class-level findings: which objects were involved. */
@@ -134,8 +135,11 @@ static void print_chain_entry(FILE *f, const struct klt_view *v, const struct lg
 	print_ts(f, e->first.ts);
 	fprintf(f, ", %" PRIu64 " time%s\n", e->count, e->count == 1 ? "" : "s");
 	print_stack(f, v, e->first.new_stack, "       ");
-	fprintf(f, "   ... held since ");
-	print_ts(f, e->first.held_ts);
+	fprintf(f, "   ... held");
+	if (e->first.held_ts) { /* 0: the held side's acquisition was not recorded */
+		fprintf(f, " since ");
+		print_ts(f, e->first.held_ts);
+	}
 	fprintf(f, ": %s\n", klt_node_name(v, e->level, e->from, held, sizeof(held)));
 	print_stack(f, v, e->first.held_stack, "       ");
 }
