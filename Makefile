@@ -146,8 +146,22 @@ $(OUTPUT)/bench/klt-gen: bench/klt-gen.c $(OUTPUT)/libklt.a
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
 
-bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen
+$(OUTPUT)/bench/empty.bpf.o: bench/empty.bpf.c $(VMLINUX_H) | $(OUTPUT)
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/empty.skel.h: $(OUTPUT)/bench/empty.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
+
+$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/tracer_usym.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/tracer_usym.o $(LDLIBS_TOOL) -o $@
+
+bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/engine.sh
+	$(Q)bash bench/bpf-cost.sh
 
 # --- vmlinux.h ---------------------------------------------------------------------------
 # Regenerate from kernel BTF: make vmlinux [VMLINUX_BTF=/path/to/vmlinux-or-btf]

@@ -38,6 +38,8 @@ enum klt_ev_type {
 	KLT_EV_CONTEND_END = 14,   /* lock:contention_end; aux2 = ret */
 	KLT_EV_TASK_EXIT = 15,	  /* task exited (locks still held are findings) */
 	KLT_EV_EDGE = 16,	  /* new dependency seen in-kernel: held -> lock (see below) */
+	KLT_EV_FUNC_ENTER = 17,	  /* a hooked KVM function was entered: lock = its address */
+	KLT_EV_FUNC_EXIT = 18,	  /* ... returned: lock = its address, aux2 = return value */
 	KLT_EV_MAX
 };
 
@@ -96,6 +98,8 @@ enum klt_pm_phase {
 #define KLT_F_CPUHP_MULTI  (1u << 1) /* from cpuhp_multi_enter (instance callback) */
 #define KLT_F_NESTED	   (1u << 2) /* *_nested acquire: subclass annotation present */
 #define KLT_F_USER	   (1u << 3) /* user-space lock (uprobe) */
+#define KLT_F_IMPLICIT	   (1u << 4) /* implied hold: cpu_hotplug_lock during a cpuhp callback,
+					      taken by the task driving the hotplug operation */
 #define KLT_F_HELD_MODE_SHIFT 16    /* EDGE: held lock's enum klt_mode in bits 16..19 */
 #define KLT_F_HELD_KIND_SHIFT 20    /* EDGE: held lock's enum klt_lock_kind in bits 20..27 */
 #define KLT_F_HELD_MODE(f) (((f) >> KLT_F_HELD_MODE_SHIFT) & 0xf)
@@ -108,6 +112,7 @@ enum klt_pm_phase {
  *                  aux1 = target state, aux2 = state index, flags & KLT_F_CPUHP_ATOMIC
  *   CPUHP_EXIT:    aux0 = cpu, aux1 = state, aux2 = return value
  *   PM_BEGIN/END:  aux0 = enum klt_pm_phase, aux1 = tracepoint's val
+ *   FUNC_*:        lock = function address (kvm_online_cpu, hardware_enable_all, ...)
  *   CONTEND_*:     lock, kind (derived from flags), aux0 = raw tracepoint flags, aux2 = ret
  *   EDGE:          the BPF side saw `held` held while `lock` was acquired, for the first time.
  *                  lock/kind/mode/ip/stack_id describe the new acquisition; the held lock is

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# BPF handler cost (kernel.bpf_stats_enabled: run_time_ns / run_cnt) of the tracer's acquire and
+# release programs against an empty program of the same attach type on the same function, in
+# the same run. Host: uprobe mode on a pthread lock storm. Guest (QEMU, stock 6.12 kernel):
+# fentry and kprobe modes on a lock-heavy syscall load (--all). Prints tables; no assertions.
+# Usage: bench/bpf-cost.sh [host|guest|all]   (needs root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${KLT_BUILD:-build}
+what=${1:-all}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+table() { # FILE EMPTY_ENTRY EMPTY_EXIT: our programs vs the empty ones
+	awk -v ee="$2" -v ex="$3" '
+	/^prog / { ns[$2] = $6 / $4; runs[$2] = $4 }
+	END {
+		printf "%-34s %12s %10s %12s %7s\n", "program", "runs", "ns/run", "empty ns/run", "ratio"
+		for (p in ns) {
+			if (p ~ /^empty/) continue
+			base = (p ~ /^(fx|kr|ur)_/) ? ns[ex] : ns[ee]
+			if (base > 0) printf "%-34s %12d %10.1f %12.1f %7.2f\n", p, runs[p], ns[p], base, ns[p] / base
+		}
+		printf "%-34s %12d %10.1f\n", ee, runs[ee], ns[ee]
+		printf "%-34s %12d %10.1f\n", ex, runs[ex], ns[ex]
+	}' "$1"
+}
+
+host() {
+	local libc prog=$tmp/pthread_order
+	libc=$(ldd /bin/true | awk '/libc.so/ { print $3 }')
+	gcc -O1 -g -fno-omit-frame-pointer -pthread tests/live/pthread_order.c -o "$prog"
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	KLT_PROG_STATS=1 "$B/kvmlocktrace" --user "$libc" -q -d 12 >/dev/null 2>"$tmp/klt.out" &
+	local kpid=$!
+	"$B/bench/klt-empty" uprobe 12 "$libc" >"$tmp/empty.out" &
+	local epid=$!
+	sleep 3
+	"$prog" storm 200000
+	wait $kpid $epid || true
+	sysctl -q -w kernel.bpf_stats_enabled=0
+	echo "== host $(uname -r): uprobe mode, pthread storm (2 threads x 200000 nested lock pairs)"
+	cat "$tmp/klt.out" "$tmp/empty.out" | grep '^prog ' >"$tmp/host.stats" || true
+	table "$tmp/host.stats" empty_uprobe empty_uretprobe
+}
+
+guest() {
+	local k=${KLT_BENCH_KERNEL:-6.12}
+	tests/vm/vm.sh fetch "$k" >/dev/null && tests/vm/vm.sh initramfs "$k" >/dev/null &&
+		tests/vm/vm.sh workloads >/dev/null
+	for mode in fentry kprobe; do
+		tests/vm/vm.sh run --kernel "$k" --timeout 300 -- sh -c "
+			sysctl -q -w kernel.bpf_stats_enabled=1
+			KLT_PROG_STATS=1 $B/kvmlocktrace --all --attach $mode -q -d 14 >/dev/null 2>/tmp/klt.out &
+			$B/bench/klt-empty $mode 14 >/tmp/empty.out &
+			sleep 3
+			build/vm/bin/lockload -t 2 -s 6 >/dev/null 2>&1 || true
+			wait
+			cat /tmp/klt.out /tmp/empty.out" 2>/dev/null | grep '^prog ' >"$tmp/$mode.stats" || true
+		echo "== guest $k (QEMU TCG): $mode mode, --all, lockload (2 threads, 6 s)"
+		table "$tmp/$mode.stats" "empty_$mode" "$([ $mode = fentry ] && echo empty_fexit || echo empty_kretprobe)"
+	done
+}
+
+case $what in
+host) host ;;
+guest) guest ;;
+*) host; guest ;;
+esac

@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kvmlocktrace BPF side: one held-lock state machine shared by thin wrappers for
+ * fentry/fexit, kprobe/kretprobe and uprobe/uretprobe, plus the tracepoints that every
+ * kernel allows (CPU-hotplug callbacks, lock contention, suspend/resume phases).
+ *
+ * Per task (hash keyed by tid) a bounded stack of held locks. When a lock is acquired while
+ * others are held, each held -> new pair is looked up in `edges`; only a pair never seen before
+ * costs a stack capture and a ring-buffer record (KLT_EV_EDGE). Watched locks (cpu_hotplug_lock,
+ * kvm_lock, ... set by userspace) and locks taken inside cpuhp callbacks also send their
+ * acquire/release events so userspace can check suspend-time holders and atomic sections.
+ * Every failure is counted in .bss and shown by userspace.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "klt_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define MAX_HELD 16 /* per-task held-lock depth kept in BPF (overflow is counted) */
+
+/* Knobs, set by userspace between open and load. */
+const volatile __u32 targ_tgid = 0;		/* only this process when non-zero */
+const volatile __u32 self_tgid = 0;		/* the tracer itself: its attach path is noise */
+const volatile bool trace_all = false;		/* every mutex/rwsem, not only the KVM scope */
+const volatile __u64 cpu_hotplug_lock_addr = 0; /* cpus_read_lock() has no argument */
+
+struct held {
+	__u64 lock;
+	__s32 stack_id;
+	__u8 mode, kind, watched, implicit;
+};
+
+struct task_state {
+	__u32 depth;
+	__u32 nwatched;	 /* watched locks among the held ones */
+	__u32 in_cpuhp;	 /* inside a cpuhp callback (nesting count) */
+	__u32 cpuhp_atomic;
+	/* blocking acquire in progress (entry seen, exit not yet) */
+	__u64 pend_lock;
+	__u64 pend_ip;
+	__s32 pend_stack;
+	__u8 pend_mode, pend_kind, pend_valid, pend_watched;
+	struct held held[MAX_HELD];
+};
+
+/* Held-lock state per task, keyed by tid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+struct edge_key {
+	__u64 held;
+	__u64 lock;
+};
+
+/* Every held -> new pair seen so far (value: sightings). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct edge_key);
+	__type(value, __u64);
+} edges SEC(".maps");
+
+/* Locks whose every acquire/release is reported (cpu_hotplug_lock, kvm_lock, ...). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u8);
+} watched SEC(".maps");
+
+/* Stacks of new edges and watched-lock events. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 32768); /* = STACK_IDS in src/tracer.c; sparse to avoid collisions */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, KLT_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Events to userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* Zeroed task_state to create entries from (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct task_state);
+} zero_state SEC(".maps");
+
+/* Failure and activity counters (STYLE.md #6): userspace prints the non-zero ones. */
+__u64 cnt_ringbuf_full = 0;
+__u64 cnt_task_map_full = 0;
+__u64 cnt_edge_map_full = 0;
+__u64 cnt_stack_fail = 0;
+__u64 cnt_depth_overflow = 0;
+__u64 cnt_missed_release = 0;
+/* Activity counters, per CPU so the hot path has no shared atomic (userspace sums them). */
+enum { ACT_LOCK_EVENTS, ACT_NEW_EDGES, ACT_EVENTS_SENT, ACT_MAX };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ACT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} activity SEC(".maps");
+
+static __always_inline void act_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&activity, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+enum op {
+	OP_BLOCK,	/* blocking acquire; exit confirms (ret ignored) */
+	OP_BLOCK_RET0,	/* interruptible/killable: acquired iff ret == 0 */
+	OP_TRY,		/* trylock: acquired iff ret == 1, adds no edge */
+	OP_SRCU_READ,	/* srcu read lock: recursive read, never blocks on readers */
+	OP_SYNC,	/* synchronize_srcu: write acquire + release */
+	OP_HOLD,	/* the function holds the lock for its body (inlined lock call) */
+};
+
+static __always_inline bool filtered(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
+static __always_inline struct klt_event *ev_reserve(__u16 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct klt_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&cnt_ringbuf_full, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cpu = bpf_get_smp_processor_id();
+	e->stack_id = KLT_NO_STACK;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void ev_submit(struct klt_event *e)
+{
+	act_inc(ACT_EVENTS_SENT);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void ev_lock(__u16 type, __u64 lock, __u8 kind, __u8 mode, __u64 ip,
+				    __s32 stack_id, __u32 flags)
+{
+	struct klt_event *e = ev_reserve(type);
+
+	if (!e)
+		return;
+	e->lock = lock;
+	e->kind = kind;
+	e->mode = mode;
+	e->ip = ip;
+	e->stack_id = stack_id;
+	e->flags = flags;
+	ev_submit(e);
+}
+
+static __always_inline struct task_state *task_get(__u32 tid, bool create)
+{
+	struct task_state *st = bpf_map_lookup_elem(&tasks, &tid);
+	__u32 zero = 0;
+
+	if (st || !create)
+		return st;
+	st = bpf_map_lookup_elem(&zero_state, &zero);
+	if (!st)
+		return NULL;
+	/* -EEXIST (a racing creator) is fine; a full map shows as a failed lookup */
+	bpf_map_update_elem(&tasks, &tid, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&tasks, &tid);
+	if (!st)
+		__sync_fetch_and_add(&cnt_task_map_full, 1);
+	return st;
+}
+
+static __always_inline __s32 capture_stack(void *ctx, bool user)
+{
+	long id = bpf_get_stackid(ctx, &stacks, user ? BPF_F_USER_STACK : 0);
+
+	if (id < 0) {
+		__sync_fetch_and_add(&cnt_stack_fail, 1);
+		return KLT_NO_STACK;
+	}
+	return (__s32)id;
+}
+
+static __always_inline int acq_exit(long ret, enum op op);
+
+/*
+ * Acquisition entry. Adds held -> lock edges (new ones are sent with one stack capture) and
+ * remembers the acquisition so the exit can push it. Trylocks only remember.
+ */
+/* Where the call site comes from: read only when an event is sent (it costs a probe read). */
+enum ipsrc {
+	IP_NONE,   /* fentry: userspace takes it from the stack */
+	IP_KPROBE, /* return address on the kernel stack at function entry */
+	IP_UPROBE, /* return address on the user stack at function entry */
+};
+
+static __always_inline __u64 call_site(void *ctx, enum ipsrc src)
+{
+	struct pt_regs *regs = ctx;
+	__u64 ra = 0;
+
+	if (src == IP_KPROBE)
+		bpf_probe_read_kernel(&ra, sizeof(ra), (void *)PT_REGS_SP(regs));
+	else if (src == IP_UPROBE)
+		bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(regs));
+	return ra;
+}
+
+static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode,
+				     enum ipsrc ipsrc, enum op op, bool user)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st;
+	bool is_watched, new_edge = false;
+	__s32 stack_id = KLT_NO_STACK;
+	__u64 ip = 0;
+	__u32 depth;
+
+	if (!lock || filtered())
+		return 0;
+	/* user-space locks are never on the (kernel) watch list */
+	is_watched = !user && bpf_map_lookup_elem(&watched, &lock) != NULL;
+	st = task_get(tid, false);
+	/* Early scope filter: outside the KVM/hotplug scope an unheld-lock task costs 2 lookups. */
+	if (!trace_all && !user && !is_watched && !(st && (st->nwatched || st->in_cpuhp)))
+		return 0;
+	if (!st) {
+		st = task_get(tid, true);
+		if (!st)
+			return 0;
+	}
+	act_inc(ACT_LOCK_EVENTS);
+	depth = st->depth;
+	if (op != OP_TRY) {
+		for (int i = 0; i < MAX_HELD; i++) {
+			struct edge_key key;
+			__u64 one = 1, *cnt;
+
+			if (i >= depth)
+				break;
+			key.held = st->held[i].lock;
+			key.lock = lock;
+			if (key.held == lock)
+				continue; /* recursion on the same instance: not an order */
+			cnt = bpf_map_lookup_elem(&edges, &key);
+			if (cnt)
+				continue; /* known: nothing to do (no count: keep the hot path lean) */
+			if (bpf_map_update_elem(&edges, &key, &one, BPF_NOEXIST)) {
+				/* -EEXIST: another CPU won the race; anything else: map full */
+				if (!bpf_map_lookup_elem(&edges, &key))
+					__sync_fetch_and_add(&cnt_edge_map_full, 1);
+				continue;
+			}
+			if (!new_edge) {
+				new_edge = true;
+				stack_id = capture_stack(ctx, user);
+				ip = call_site(ctx, ipsrc);
+			}
+			act_inc(ACT_NEW_EDGES);
+			struct klt_event *e = ev_reserve(KLT_EV_EDGE);
+
+			if (!e)
+				continue;
+			e->lock = lock;
+			e->kind = kind;
+			e->mode = op == OP_SYNC ? KLT_MODE_WRITE : mode;
+			e->ip = ip;
+			e->stack_id = stack_id;
+			e->aux0 = (__u32)key.held;
+			e->aux1 = (__u32)(key.held >> 32);
+			e->aux2 = st->held[i].stack_id;
+			e->flags = ((__u32)st->held[i].mode << KLT_F_HELD_MODE_SHIFT) |
+				   ((__u32)st->held[i].kind << KLT_F_HELD_KIND_SHIFT) |
+				   (user ? KLT_F_USER : 0);
+			ev_submit(e);
+		}
+	}
+	if (is_watched || st->in_cpuhp) {
+		if (stack_id == KLT_NO_STACK)
+			stack_id = capture_stack(ctx, user);
+		if (!ip)
+			ip = call_site(ctx, ipsrc);
+		if (op == OP_SYNC)
+			ev_lock(KLT_EV_SRCU_SYNC, lock, kind, KLT_MODE_WRITE, ip, stack_id, 0);
+		else if (op == OP_SRCU_READ)
+			ev_lock(KLT_EV_SRCU_READ_LOCK, lock, kind, mode, ip, stack_id, 0);
+		else if (op != OP_TRY)
+			ev_lock(KLT_EV_ATTEMPT, lock, kind, mode, ip, stack_id, 0);
+	}
+	if (op == OP_SYNC)
+		return 0;
+	st->pend_lock = lock;
+	st->pend_ip = ip;
+	st->pend_stack = stack_id;
+	st->pend_mode = mode;
+	st->pend_kind = kind;
+	st->pend_watched = is_watched;
+	st->pend_valid = 1;
+	if (op == OP_SRCU_READ) /* never blocks: push now, no exit program needed */
+		goto push;
+	if (op == OP_HOLD) /* acquired on entry: the exit program releases it */
+		return acq_exit(0, OP_BLOCK);
+	return 0;
+push:
+	st->pend_valid = 0;
+	if (st->depth >= MAX_HELD) {
+		__sync_fetch_and_add(&cnt_depth_overflow, 1);
+		return 0;
+	}
+	depth = st->depth;
+	if (depth < MAX_HELD) {
+		st->held[depth].lock = lock;
+		st->held[depth].stack_id = stack_id;
+		st->held[depth].mode = mode;
+		st->held[depth].kind = kind;
+		st->held[depth].watched = is_watched;
+		st->depth = depth + 1;
+		if (is_watched)
+			st->nwatched++;
+	}
+	return 0;
+}
+
+/* Acquisition exit: push the pending lock if it was acquired. */
+static __always_inline int acq_exit(long ret, enum op op)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st = task_get(tid, false);
+	__u32 depth;
+	bool ok;
+
+	if (!st || !st->pend_valid)
+		return 0;
+	st->pend_valid = 0;
+	ok = op == OP_TRY ? ret == 1 : op == OP_BLOCK_RET0 ? ret == 0 : true;
+	if (st->pend_watched || st->in_cpuhp)
+		ev_lock(op == OP_TRY ? (ok ? KLT_EV_TRY_OK : KLT_EV_TRY_FAIL) :
+				       (ok ? KLT_EV_ACQUIRED : KLT_EV_TRY_FAIL),
+			st->pend_lock, st->pend_kind, st->pend_mode, st->pend_ip, st->pend_stack, 0);
+	if (!ok)
+		return 0;
+	depth = st->depth;
+	if (depth >= MAX_HELD) {
+		__sync_fetch_and_add(&cnt_depth_overflow, 1);
+		return 0;
+	}
+	st->held[depth].lock = st->pend_lock;
+	st->held[depth].stack_id = st->pend_stack;
+	st->held[depth].mode = st->pend_mode;
+	st->held[depth].kind = st->pend_kind;
+	st->held[depth].watched = st->pend_watched;
+	st->depth = depth + 1;
+	if (st->pend_watched)
+		st->nwatched++;
+	return 0;
+}
+
+/* Release: remove the most recent entry for lock (lockdep allows out-of-order release). */
+static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st;
+	int found = -1;
+	__u32 depth;
+
+	if (!lock || filtered())
+		return 0;
+	st = task_get(tid, false);
+	if (!st || !st->depth) {
+		if (trace_all && st)
+			__sync_fetch_and_add(&cnt_missed_release, 1);
+		return 0;
+	}
+	depth = st->depth;
+	for (int i = MAX_HELD - 1; i >= 0; i--) {
+		if (i >= depth)
+			continue;
+		if (st->held[i].lock == lock) {
+			found = i;
+			break;
+		}
+	}
+	if (found < 0) {
+		if (trace_all)
+			__sync_fetch_and_add(&cnt_missed_release, 1);
+		return 0;
+	}
+	bool was_watched = false;
+
+	if (found < MAX_HELD) {
+		was_watched = st->held[found].watched;
+		kind = st->held[found].kind;
+	}
+	for (int i = 0; i < MAX_HELD - 1; i++) {
+		if (i < found || i + 1 >= depth)
+			continue;
+		st->held[i] = st->held[i + 1];
+	}
+	st->depth = depth - 1;
+	if (was_watched && st->nwatched)
+		st->nwatched--;
+	if (was_watched || st->in_cpuhp)
+		ev_lock(srcu ? KLT_EV_SRCU_READ_UNLOCK : KLT_EV_RELEASE, lock, kind, 0, 0,
+			KLT_NO_STACK, 0);
+	return 0;
+}
+
+/* downgrade_write: the held entry becomes a read hold. */
+static __always_inline int downgrade(__u64 lock)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st = task_get(tid, false);
+
+	if (!st)
+		return 0;
+	for (int i = 0; i < MAX_HELD; i++) {
+		if (i >= st->depth)
+			break;
+		if (st->held[i].lock == lock)
+			st->held[i].mode = KLT_MODE_READ;
+	}
+	return 0;
+}
+
+/*
+ * The hook table, as thin wrappers. fentry programs read their argument from the trampoline
+ * context; the call site of fentry-traced calls is taken from the captured stack in userspace.
+ */
+#define HOOK_ACQ(fn, kind, mode, op)                                                            \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fe_##fn, void *lock)                                                       \
+	{                                                                                       \
+		return acq_enter(ctx, (__u64)lock, kind, mode, IP_NONE, op, false);                   \
+	}                                                                                       \
+	SEC("fexit/" #fn)                                                                       \
+	int BPF_PROG(fx_##fn, void *lock, long ret)                                             \
+	{                                                                                       \
+		return acq_exit(ret, op);                                                       \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kp_##fn, void *lock)                                                     \
+	{                                                                                       \
+		return acq_enter(ctx, (__u64)lock, kind, mode, IP_KPROBE, op, false);      \
+	}                                                                                       \
+	SEC("kretprobe/" #fn)                                                                   \
+	int BPF_KRETPROBE(kr_##fn, long ret)                                                    \
+	{                                                                                       \
+		return acq_exit(ret, op);                                                       \
+	}
+
+#define HOOK_REL(fn, kind, srcu)                                                                \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fe_##fn, void *lock)                                                       \
+	{                                                                                       \
+		return rel((__u64)lock, kind, srcu);                                            \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kp_##fn, void *lock)                                                     \
+	{                                                                                       \
+		return rel((__u64)lock, kind, srcu);                                            \
+	}
+
+/* srcu_read_lock and synchronize_srcu: entry only (no completion to wait for). */
+#define HOOK_ENTRY(fn, kind, mode, op)                                                          \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fe_##fn, void *lock)                                                       \
+	{                                                                                       \
+		return acq_enter(ctx, (__u64)lock, kind, mode, IP_NONE, op, false);                   \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kp_##fn, void *lock)                                                     \
+	{                                                                                       \
+		return acq_enter(ctx, (__u64)lock, kind, mode, IP_KPROBE, op, false);      \
+	}
+
+HOOK_ACQ(mutex_lock, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK)
+HOOK_ACQ(mutex_lock_io, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK)
+HOOK_ACQ(mutex_lock_interruptible, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK_RET0)
+HOOK_ACQ(mutex_lock_killable, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK_RET0)
+HOOK_ACQ(mutex_lock_nested, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK)
+HOOK_ACQ(mutex_lock_interruptible_nested, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK_RET0)
+HOOK_ACQ(mutex_lock_killable_nested, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_BLOCK_RET0)
+HOOK_ACQ(mutex_trylock, KLT_LK_MUTEX, KLT_MODE_WRITE, OP_TRY)
+HOOK_REL(mutex_unlock, KLT_LK_MUTEX, false)
+HOOK_ACQ(down_read, KLT_LK_RWSEM, KLT_MODE_READ, OP_BLOCK)
+HOOK_ACQ(down_read_killable, KLT_LK_RWSEM, KLT_MODE_READ, OP_BLOCK_RET0)
+HOOK_ACQ(down_read_interruptible, KLT_LK_RWSEM, KLT_MODE_READ, OP_BLOCK_RET0)
+HOOK_ACQ(down_read_trylock, KLT_LK_RWSEM, KLT_MODE_READ, OP_TRY)
+HOOK_ACQ(down_write, KLT_LK_RWSEM, KLT_MODE_WRITE, OP_BLOCK)
+HOOK_ACQ(down_write_killable, KLT_LK_RWSEM, KLT_MODE_WRITE, OP_BLOCK_RET0)
+HOOK_ACQ(down_write_trylock, KLT_LK_RWSEM, KLT_MODE_WRITE, OP_TRY)
+HOOK_REL(up_read, KLT_LK_RWSEM, false)
+HOOK_REL(up_write, KLT_LK_RWSEM, false)
+HOOK_ACQ(percpu_down_write, KLT_LK_PERCPU_RWSEM, KLT_MODE_WRITE, OP_BLOCK)
+HOOK_REL(percpu_up_write, KLT_LK_PERCPU_RWSEM, false)
+HOOK_ENTRY(__srcu_read_lock, KLT_LK_SRCU, KLT_MODE_RREAD, OP_SRCU_READ)
+HOOK_REL(__srcu_read_unlock, KLT_LK_SRCU, true)
+HOOK_ENTRY(synchronize_srcu, KLT_LK_SRCU, KLT_MODE_WRITE, OP_SYNC)
+HOOK_ENTRY(synchronize_srcu_expedited, KLT_LK_SRCU, KLT_MODE_WRITE, OP_SYNC)
+
+SEC("fentry/downgrade_write")
+int BPF_PROG(fe_downgrade_write, void *lock)
+{
+	return downgrade((__u64)lock);
+}
+
+SEC("kprobe/downgrade_write")
+int BPF_KPROBE(kp_downgrade_write, void *lock)
+{
+	return downgrade((__u64)lock);
+}
+
+/*
+ * kernel/cpu.c inlines cpus_read_lock() into its own functions, so calls from there never reach
+ * the hooks above. The cpuhp state API (used by KVM since 6.12 under kvm_usage_lock) holds
+ * cpu_hotplug_lock for read around its body: model the body as the read hold.
+ */
+#define HOOK_HOLD_HOTPLUG(fn)                                                                   \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fe_##fn)                                                                   \
+	{                                                                                       \
+		return acq_enter(ctx, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ, \
+				 IP_NONE, OP_HOLD, false);                                            \
+	}                                                                                       \
+	SEC("fexit/" #fn)                                                                       \
+	int BPF_PROG(fx_##fn)                                                                   \
+	{                                                                                       \
+		return rel(cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, false);                  \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kp_##fn)                                                                 \
+	{                                                                                       \
+		return acq_enter(ctx, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ, \
+				 IP_KPROBE, OP_HOLD, false);                               \
+	}                                                                                       \
+	SEC("kretprobe/" #fn)                                                                   \
+	int BPF_KRETPROBE(kr_##fn)                                                              \
+	{                                                                                       \
+		return rel(cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, false);                  \
+	}
+
+HOOK_HOLD_HOTPLUG(__cpuhp_setup_state)
+HOOK_HOLD_HOTPLUG(__cpuhp_remove_state)
+HOOK_HOLD_HOTPLUG(__cpuhp_state_add_instance)
+HOOK_HOLD_HOTPLUG(__cpuhp_state_remove_instance)
+
+/* cpus_read_lock()/cpus_read_unlock() take no argument: the lock is cpu_hotplug_lock. */
+SEC("fentry/cpus_read_lock")
+int BPF_PROG(fe_cpus_read_lock)
+{
+	return acq_enter(ctx, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ, IP_NONE,
+			 OP_BLOCK, false);
+}
+
+SEC("fexit/cpus_read_lock")
+int BPF_PROG(fx_cpus_read_lock)
+{
+	return acq_exit(0, OP_BLOCK);
+}
+
+SEC("fentry/cpus_read_unlock")
+int BPF_PROG(fe_cpus_read_unlock)
+{
+	return rel(cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, false);
+}
+
+SEC("kprobe/cpus_read_lock")
+int BPF_KPROBE(kp_cpus_read_lock)
+{
+	return acq_enter(ctx, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ,
+			 IP_KPROBE, OP_BLOCK, false);
+}
+
+SEC("kretprobe/cpus_read_lock")
+int BPF_KRETPROBE(kr_cpus_read_lock)
+{
+	return acq_exit(0, OP_BLOCK);
+}
+
+SEC("kprobe/cpus_read_unlock")
+int BPF_KPROBE(kp_cpus_read_unlock)
+{
+	return rel(cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, false);
+}
+
+/* User-space locks (glibc), attached by userspace to the traced binary's libc. */
+#define UHOOK_ACQ(fn, kind, mode, op)                                                           \
+	SEC("uprobe")                                                                           \
+	int BPF_KPROBE(up_##fn, void *lock)                                                     \
+	{                                                                                       \
+		return acq_enter(ctx, (__u64)lock, kind, mode, IP_UPROBE, op, true);       \
+	}                                                                                       \
+	SEC("uretprobe")                                                                        \
+	int BPF_KRETPROBE(ur_##fn, long ret)                                                    \
+	{                                                                                       \
+		/* pthread calls return 0 on success; trylock's EBUSY means not acquired */    \
+		return acq_exit(op == OP_TRY ? ret == 0 : ret, op == OP_TRY ? OP_TRY : OP_BLOCK_RET0); \
+	}
+
+UHOOK_ACQ(pthread_mutex_lock, KLT_LK_PTHREAD_MUTEX, KLT_MODE_WRITE, OP_BLOCK_RET0)
+UHOOK_ACQ(pthread_mutex_trylock, KLT_LK_PTHREAD_MUTEX, KLT_MODE_WRITE, OP_TRY)
+UHOOK_ACQ(pthread_rwlock_rdlock, KLT_LK_PTHREAD_RWLOCK, KLT_MODE_RREAD, OP_BLOCK_RET0)
+UHOOK_ACQ(pthread_rwlock_wrlock, KLT_LK_PTHREAD_RWLOCK, KLT_MODE_WRITE, OP_BLOCK_RET0)
+UHOOK_ACQ(pthread_rwlock_tryrdlock, KLT_LK_PTHREAD_RWLOCK, KLT_MODE_RREAD, OP_TRY)
+UHOOK_ACQ(pthread_rwlock_trywrlock, KLT_LK_PTHREAD_RWLOCK, KLT_MODE_WRITE, OP_TRY)
+
+SEC("uprobe")
+int BPF_KPROBE(up_pthread_mutex_unlock, void *lock)
+{
+	return rel((__u64)lock, KLT_LK_PTHREAD_MUTEX, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(up_pthread_rwlock_unlock, void *lock)
+{
+	return rel((__u64)lock, KLT_LK_PTHREAD_RWLOCK, false);
+}
+
+/*
+ * KVM functions (names differ across versions: userspace loads the ones the kernel has).
+ * Entry/exit events tell which KVM paths ran; kvm_suspend/kvm_resume (the kvm module's
+ * syscore hooks, attached as "kvm:kvm_suspend" by userspace) are suspend phases, so a watched
+ * lock held when they run is reported like any suspend-time holder.
+ */
+static __always_inline int func_ev(void *ctx, __u16 type, long ret)
+{
+	struct klt_event *e;
+
+	if (filtered())
+		return 0;
+	e = ev_reserve(type);
+	if (!e)
+		return 0;
+	e->lock = bpf_get_func_ip(ctx);
+	e->aux2 = ret;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int pm_ev(__u16 type, __u32 phase)
+{
+	struct klt_event *e = ev_reserve(type);
+
+	if (!e)
+		return 0;
+	e->aux0 = phase; /* lock == 0: phase is already decoded */
+	ev_submit(e);
+	return 0;
+}
+
+#define HOOK_FUNC(fn)                                                                           \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fe_##fn)                                                                   \
+	{                                                                                       \
+		return func_ev(ctx, KLT_EV_FUNC_ENTER, 0);                                      \
+	}                                                                                       \
+	SEC("fexit/" #fn) /* prototypes differ (void or int): the return value is not read */ \
+	int BPF_PROG(fx_##fn)                                                                   \
+	{                                                                                       \
+		return func_ev(ctx, KLT_EV_FUNC_EXIT, 0);                                       \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kp_##fn)                                                                 \
+	{                                                                                       \
+		return func_ev(ctx, KLT_EV_FUNC_ENTER, 0);                                      \
+	}                                                                                       \
+	SEC("kretprobe/" #fn)                                                                   \
+	int BPF_KRETPROBE(kr_##fn, long ret)                                                    \
+	{                                                                                       \
+		return func_ev(ctx, KLT_EV_FUNC_EXIT, ret);                                     \
+	}
+
+HOOK_FUNC(kvm_online_cpu)
+HOOK_FUNC(kvm_offline_cpu)
+HOOK_FUNC(kvm_starting_cpu)
+HOOK_FUNC(kvm_dying_cpu)
+HOOK_FUNC(hardware_enable_all)
+HOOK_FUNC(hardware_disable_all)
+HOOK_FUNC(kvm_enable_virtualization)
+HOOK_FUNC(kvm_disable_virtualization)
+HOOK_FUNC(hardware_enable_nolock)
+HOOK_FUNC(kvm_enable_virtualization_cpu)
+
+/* Module-qualified kprobes (vmlinux has a paravirt kvm_suspend too): attached by userspace. */
+SEC("kprobe")
+int BPF_KPROBE(kq_kvm_suspend)
+{
+	return pm_ev(KLT_EV_PM_BEGIN, KLT_PM_KVM_SUSPEND);
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(kqr_kvm_suspend)
+{
+	return pm_ev(KLT_EV_PM_END, KLT_PM_KVM_SUSPEND);
+}
+
+SEC("kprobe")
+int BPF_KPROBE(kq_kvm_resume)
+{
+	return pm_ev(KLT_EV_PM_BEGIN, KLT_PM_KVM_RESUME);
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(kqr_kvm_resume)
+{
+	return pm_ev(KLT_EV_PM_END, KLT_PM_KVM_RESUME);
+}
+
+/* ---- tracepoints: available on every kernel, the degraded mode's whole view ---------- */
+
+/* STARTING/DYING callbacks (between CPUHP_AP_OFFLINE and CPUHP_AP_ONLINE) run with irqs off. */
+static __always_inline __u32 cpuhp_flags(int idx)
+{
+	int lo = bpf_core_enum_value(enum cpuhp_state, CPUHP_AP_OFFLINE);
+	int hi = bpf_core_enum_value(enum cpuhp_state, CPUHP_AP_ONLINE);
+
+	return idx > lo && idx < hi ? KLT_F_CPUHP_ATOMIC : 0;
+}
+
+/*
+ * A hotplug callback runs with cpu_hotplug_lock held by the task driving the operation (write
+ * for CPU up/down, read for cpuhp_setup_state()), often in another task (the cpuhp/N thread).
+ * Like lockdep's cpuhp_state maps, model that as an implied read hold by the task running the
+ * callback, so locks taken inside callbacks get their cpu_hotplug_lock -> lock edges.
+ */
+static __always_inline void implicit_push(struct task_state *st)
+{
+	__u32 depth = st->depth;
+
+	if (!cpu_hotplug_lock_addr)
+		return;
+	if (depth >= MAX_HELD) {
+		__sync_fetch_and_add(&cnt_depth_overflow, 1);
+		return;
+	}
+	st->held[depth].lock = cpu_hotplug_lock_addr;
+	st->held[depth].stack_id = KLT_NO_STACK;
+	st->held[depth].mode = KLT_MODE_READ;
+	st->held[depth].kind = KLT_LK_PERCPU_RWSEM;
+	st->held[depth].watched = 1;
+	st->held[depth].implicit = 1;
+	st->depth = depth + 1;
+	st->nwatched++;
+	ev_lock(KLT_EV_ACQUIRED, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ, 0,
+		KLT_NO_STACK, KLT_F_IMPLICIT);
+}
+
+static __always_inline void implicit_pop(struct task_state *st)
+{
+	__u32 depth = st->depth;
+	int found = -1;
+
+	/* the most recent implied hold; locks a callback leaked stay above it */
+	for (int i = MAX_HELD - 1; i >= 0; i--) {
+		if (i >= depth)
+			continue;
+		if (st->held[i].implicit) {
+			found = i;
+			break;
+		}
+	}
+	if (found < 0)
+		return;
+	for (int i = 0; i < MAX_HELD - 1; i++) {
+		if (i < found || i + 1 >= depth)
+			continue;
+		st->held[i] = st->held[i + 1];
+	}
+	st->depth = depth - 1;
+	if (st->nwatched)
+		st->nwatched--;
+	ev_lock(KLT_EV_RELEASE, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ, 0,
+		KLT_NO_STACK, KLT_F_IMPLICIT);
+}
+
+static __always_inline int cpuhp_enter(unsigned int cpu, int target, int idx, void *fun,
+				       __u32 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st;
+	struct klt_event *e;
+
+	if (filtered())
+		return 0;
+	e = ev_reserve(KLT_EV_CPUHP_ENTER);
+	if (e) {
+		e->lock = (__u64)fun;
+		e->aux0 = cpu;
+		e->aux1 = target;
+		e->aux2 = idx;
+		e->flags = flags | cpuhp_flags(idx);
+		ev_submit(e);
+	}
+	/* Locks taken inside a hotplug callback are in scope: mark the task. */
+	st = task_get(tid, true);
+	if (st) {
+		st->in_cpuhp++;
+		st->cpuhp_atomic = cpuhp_flags(idx) ? 1 : 0;
+		implicit_push(st);
+	}
+	return 0;
+}
+
+SEC("tracepoint/cpuhp/cpuhp_enter")
+int tp_cpuhp_enter(struct trace_event_raw_cpuhp_enter *ctx)
+{
+	return cpuhp_enter(ctx->cpu, ctx->target, ctx->idx, ctx->fun, 0);
+}
+
+SEC("tracepoint/cpuhp/cpuhp_multi_enter")
+int tp_cpuhp_multi_enter(struct trace_event_raw_cpuhp_multi_enter *ctx)
+{
+	return cpuhp_enter(ctx->cpu, ctx->target, ctx->idx, ctx->fun, KLT_F_CPUHP_MULTI);
+}
+
+SEC("tracepoint/cpuhp/cpuhp_exit")
+int tp_cpuhp_exit(struct trace_event_raw_cpuhp_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st;
+	struct klt_event *e;
+
+	if (filtered())
+		return 0;
+	st = task_get(tid, false);
+	if (st && st->in_cpuhp) {
+		implicit_pop(st);
+		st->in_cpuhp--;
+	}
+	e = ev_reserve(KLT_EV_CPUHP_EXIT);
+	if (!e)
+		return 0;
+	e->aux0 = ctx->cpu;
+	e->aux1 = ctx->state;
+	e->aux2 = ctx->ret;
+	e->flags = cpuhp_flags(ctx->idx);
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/lock/contention_begin")
+int tp_contention_begin(struct trace_event_raw_contention_begin *ctx)
+{
+	struct klt_event *e;
+
+	if (filtered())
+		return 0;
+	/* Only contention on locks in scope: watched ones, or everything with --all. */
+	if (!trace_all) {
+		__u64 lock = (__u64)ctx->lock_addr;
+
+		if (!bpf_map_lookup_elem(&watched, &lock))
+			return 0;
+	}
+	e = ev_reserve(KLT_EV_CONTEND_BEGIN);
+	if (!e)
+		return 0;
+	e->lock = (__u64)ctx->lock_addr;
+	e->aux0 = ctx->flags;
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/lock/contention_end")
+int tp_contention_end(struct trace_event_raw_contention_end *ctx)
+{
+	struct klt_event *e;
+
+	if (filtered())
+		return 0;
+	if (!trace_all) {
+		__u64 lock = (__u64)ctx->lock_addr;
+
+		if (!bpf_map_lookup_elem(&watched, &lock))
+			return 0;
+	}
+	e = ev_reserve(KLT_EV_CONTEND_END);
+	if (!e)
+		return 0;
+	e->lock = (__u64)ctx->lock_addr;
+	e->aux2 = ctx->ret;
+	ev_submit(e);
+	return 0;
+}
+
+/*
+ * power:suspend_resume names its phase with a string in kernel rodata, which userspace cannot
+ * read: hash it here (FNV-1a, 32 bit, up to 32 bytes) and let userspace map the hash to
+ * enum klt_pm_phase (src/tracer.c computes the same hash over the known names).
+ */
+SEC("tracepoint/power/suspend_resume")
+int tp_suspend_resume(struct trace_event_raw_suspend_resume *ctx)
+{
+	struct klt_event *e;
+	char name[32] = {};
+	__u32 h = 2166136261u;
+
+	bpf_probe_read_kernel_str(name, sizeof(name), ctx->action);
+	for (int i = 0; i < (int)sizeof(name); i++) {
+		if (!name[i])
+			break;
+		h = (h ^ (__u8)name[i]) * 16777619u;
+	}
+	e = ev_reserve(ctx->start ? KLT_EV_PM_BEGIN : KLT_EV_PM_END);
+	if (!e)
+		return 0;
+	e->lock = h;
+	e->aux1 = ctx->val;
+	ev_submit(e);
+	return 0;
+}
+
+/* Tasks that exit while holding locks: report and forget their state. */
+SEC("tracepoint/sched/sched_process_exit")
+int tp_sched_exit(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *st = task_get(tid, false);
+
+	if (!st)
+		return 0;
+	if (st->nwatched) {
+		struct klt_event *e = ev_reserve(KLT_EV_TASK_EXIT);
+
+		if (e)
+			ev_submit(e);
+	}
+	bpf_map_delete_elem(&tasks, &tid);
+	return 0;
+}

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Live commands: trace (the default), record, features. Glue between the tracer's callbacks,
+ * the engine (findings printed as they are found), the trace-file writer and the summary.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lockgraph.h"
+#include "render.h"
+#include "rules.h"
+#include "trace.h"
+#include "tracer.h"
+
+struct live_env {
+	bool record;
+	const char *output;
+	bool force;
+	double duration;
+	bool all;
+	pid_t pid;
+	const char *user;
+	enum klt_attach attach;
+	const char *rules_path;
+	bool no_rules;
+	bool quiet;
+	char **cmd;
+};
+
+struct cb_count {
+	uint64_t addr;
+	uint64_t n;
+};
+
+struct live {
+	struct live_env *env;
+	struct klt_trace trace; /* symbols + stacks of the live run (events are not kept) */
+	struct klt_rules rules;
+	struct lg_engine *eng;
+	struct klt_writer *w;
+	struct klt_view view;
+	uint64_t events, by_type[KLT_EV_MAX];
+	struct cb_count cbs[256]; /* cpuhp callbacks seen */
+	size_t ncbs;
+	int err;
+};
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static void print_finding(void *ctx, const struct lg_finding *f)
+{
+	struct live *l = ctx;
+
+	klt_render_finding_text(stdout, &l->view, f);
+	fflush(stdout);
+}
+
+static int cb_sym(void *ctx, const struct klt_sym *s)
+{
+	struct live *l = ctx;
+	int err = klt_symtab_add(l->trace.syms, s->addr, s->size, s->type, s->name, s->module);
+
+	return err ?: l->w ? klt_writer_add_sym(l->w, s) : 0;
+}
+
+static int cb_stack(void *ctx, int32_t id, const uint64_t *ips, uint32_t nr)
+{
+	struct live *l = ctx;
+	int err = klt_trace_set_stack(&l->trace, id, ips, nr);
+
+	return err ?: l->w ? klt_writer_add_stack(l->w, id, ips, nr) : 0;
+}
+
+static int cb_event(void *ctx, const struct klt_event *ev)
+{
+	struct live *l = ctx;
+	int err;
+
+	l->events++;
+	if (ev->type < KLT_EV_MAX)
+		l->by_type[ev->type]++;
+	if (ev->type == KLT_EV_CPUHP_ENTER) {
+		size_t i;
+
+		for (i = 0; i < l->ncbs && l->cbs[i].addr != ev->lock; i++)
+			;
+		if (i < sizeof(l->cbs) / sizeof(l->cbs[0])) {
+			if (i == l->ncbs) {
+				l->cbs[i].addr = ev->lock;
+				l->ncbs++;
+			}
+			l->cbs[i].n++;
+		}
+	}
+	err = lg_feed(l->eng, ev);
+	return err ?: l->w ? klt_writer_add_event(l->w, ev) : 0;
+}
+
+static const struct argp_option live_opts[] = {
+	{ "duration", 'd', "SECS", 0, "Trace for SECS seconds (default: until Ctrl-C or CMD exits)", 0 },
+	{ "all", 'a', NULL, 0, "Trace every mutex/rwsem, not only the KVM/CPU-hotplug scope", 0 },
+	{ "pid", 'p', "PID", 0, "Only this process", 0 },
+	{ "user", 'u', "PATH|PID", 0, "Trace pthread locks of a program (uprobes on its C library) "
+				      "instead of kernel locks", 0 },
+	{ "attach", 'm', "MODE", 0, "auto (default), fentry, kprobe, tracepoint", 0 },
+	{ "output", 'o', "FILE", 0, "record: the trace file to write (0600, not overwritten)", 0 },
+	{ "force", 'f', NULL, 0, "record: overwrite FILE", 0 },
+	{ "rules", 'r', "FILE", 0, "Lock-order rules (default: installed rules/kvm.rules)", 0 },
+	{ "no-rules", 'R', NULL, 0, "Check no documented-order rules", 0 },
+	{ "quiet", 'q', NULL, 0, "Do not print findings as they are found", 0 },
+	{ 0 },
+};
+
+static error_t parse_live(int key, char *arg, struct argp_state *state)
+{
+	struct live_env *e = state->input;
+	char *end;
+
+	switch (key) {
+	case 'd':
+		e->duration = strtod(arg, &end);
+		if (*end || e->duration <= 0)
+			argp_error(state, "--duration: expected a positive number of seconds, got '%s'",
+				   arg);
+		break;
+	case 'a': e->all = true; break;
+	case 'p':
+		e->pid = (pid_t)strtol(arg, &end, 10);
+		if (*end || e->pid <= 0)
+			argp_error(state, "--pid: expected a process id, got '%s'", arg);
+		break;
+	case 'u': e->user = arg; break;
+	case 'm':
+		if (!strcmp(arg, "auto")) e->attach = KLT_ATTACH_AUTO;
+		else if (!strcmp(arg, "fentry")) e->attach = KLT_ATTACH_FENTRY;
+		else if (!strcmp(arg, "kprobe")) e->attach = KLT_ATTACH_KPROBE;
+		else if (!strcmp(arg, "tracepoint")) e->attach = KLT_ATTACH_TRACEPOINT;
+		else argp_error(state, "--attach: expected auto, fentry, kprobe or tracepoint, got '%s'",
+				arg);
+		break;
+	case 'o': e->output = arg; break;
+	case 'f': e->force = true; break;
+	case 'r': e->rules_path = arg; break;
+	case 'R': e->no_rules = true; break;
+	case 'q': e->quiet = true; break;
+	case ARGP_KEY_ARGS:
+		e->cmd = state->argv + state->next;
+		break;
+	case ARGP_KEY_END:
+		if (e->record && !e->output)
+			argp_error(state, "record needs -o FILE");
+		if (!e->record && e->output)
+			argp_error(state, "-o is for 'record'");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void print_summary(struct live *l, struct klt_tracer *t, const struct klt_counter *c,
+			  size_t nc)
+{
+	char buf[256];
+
+	fprintf(stderr, "\n--- kvmlocktrace summary (%s mode) ---\n", l->trace.info.attach_mode);
+	fprintf(stderr, "events: %llu (edges %llu, lock events %llu, cpuhp %llu, pm %llu, "
+			"contention %llu)\n",
+		(unsigned long long)l->events, (unsigned long long)l->by_type[KLT_EV_EDGE],
+		(unsigned long long)(l->by_type[KLT_EV_ATTEMPT] + l->by_type[KLT_EV_ACQUIRED] +
+				     l->by_type[KLT_EV_RELEASE] + l->by_type[KLT_EV_TRY_OK] +
+				     l->by_type[KLT_EV_SRCU_READ_LOCK] + l->by_type[KLT_EV_SRCU_SYNC]),
+		(unsigned long long)l->by_type[KLT_EV_CPUHP_ENTER],
+		(unsigned long long)l->by_type[KLT_EV_PM_BEGIN],
+		(unsigned long long)l->by_type[KLT_EV_CONTEND_BEGIN]);
+	fprintf(stderr, "locks: %zu, classes: %zu, edges: %zu, findings: %zu\n",
+		lg_nlocks(l->eng), lg_nclasses(l->eng), lg_nedges(l->eng, LG_LEVEL_INSTANCE),
+		lg_nfindings(l->eng));
+	if (l->ncbs) {
+		fprintf(stderr, "hotplug callbacks seen:");
+		for (size_t i = 0; i < l->ncbs; i++)
+			fprintf(stderr, "%s %s x%llu", i ? "," : "",
+				klt_symtab_fmt(l->trace.syms, l->cbs[i].addr, buf, sizeof(buf)),
+				(unsigned long long)l->cbs[i].n);
+		fprintf(stderr, "\n");
+	}
+	fprintf(stderr, "drops:");
+	bool any = false;
+
+	for (size_t i = 0; i < nc; i++) {
+		if (klt_counter_is_drop(c[i].name)) {
+			fprintf(stderr, " %s=%llu", c[i].name, (unsigned long long)c[i].value);
+			any |= c[i].value != 0;
+		}
+	}
+	fprintf(stderr, "%s\n", any ? "  (WARNING: events were lost; see docs)" : "");
+	fprintf(stderr, "hooks attached: %s\n", klt_tracer_attached(t)[0] ? klt_tracer_attached(t) : "none");
+	if (klt_tracer_skipped(t)[0])
+		fprintf(stderr, "hooks missing on this kernel (skipped): %s\n", klt_tracer_skipped(t));
+	if (klt_tracer_mode(t) == KLT_ATTACH_TRACEPOINT && !l->env->user)
+		fprintf(stderr, "note: tracepoint mode cannot see lock acquisitions (this kernel "
+				"allows neither fentry nor kprobes): it shows CPU-hotplug callbacks, "
+				"contention on watched locks and suspend phases only\n");
+}
+
+static int run_live(struct live_env *env)
+{
+	struct live l = { .env = env };
+	struct klt_tracer *t = NULL;
+	struct klt_tracer_cbs cbs = { cb_sym, cb_stack, cb_event, &l };
+	struct klt_tracer_opts o = {
+		.attach = env->attach, .all = env->all, .pid = env->pid, .user = env->user,
+	};
+	struct klt_counter counters[KLT_MAX_COUNTERS];
+	struct klt_err err;
+	const char *rules_used = NULL;
+	char msg[512];
+	int go[2] = { -1, -1 }, rc, exit_code = KLT_EXIT_INPUT;
+	pid_t child = 0;
+	size_t nc = 0;
+	unsigned kver;
+	struct utsname u;
+
+	klt_trace_init(&l.trace);
+	if (!l.trace.syms)
+		return KLT_EXIT_INPUT;
+	uname(&u);
+	snprintf(l.trace.info.kernel_release, sizeof(l.trace.info.kernel_release), "%s", u.release);
+	snprintf(l.trace.info.machine, sizeof(l.trace.info.machine), "%.31s", u.machine);
+	snprintf(l.trace.info.hostname, sizeof(l.trace.info.hostname), "%.63s", u.nodename);
+	snprintf(l.trace.info.tool_version, sizeof(l.trace.info.tool_version), "%s", KLT_VERSION);
+	snprintf(l.trace.info.clock, sizeof(l.trace.info.clock), "monotonic");
+	l.trace.info.format_version = KLT_FORMAT_VERSION;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		l.trace.info.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
+	if (klt_cli_load_rules(env->rules_path, env->no_rules, &l.rules, &rules_used))
+		goto out;
+	kver = klt_kver_parse(u.release);
+	/* locks the rules want watched across suspend are watched in BPF too */
+	const char *watch[64];
+	size_t nwatch = 0;
+
+	for (size_t i = 0; i < l.rules.n && nwatch < 64; i++)
+		if (l.rules.v[i].kind == KLT_RULE_WATCH_SUSPEND &&
+		    klt_rule_applies(&l.rules.v[i], kver))
+			watch[nwatch++] = l.rules.v[i].outer;
+	o.watch = watch;
+	o.nwatch = nwatch;
+	struct lg_config cfg = {
+		.syms = l.trace.syms,
+		.rules = l.rules.n ? &l.rules : NULL,
+		.kernel_version = kver,
+		.ignore_unbalanced = true, /* locks held before tracing began */
+		.on_finding = env->quiet ? NULL : print_finding,
+		.ctx = &l,
+	};
+	l.eng = lg_new(&cfg);
+	if (!l.eng)
+		goto out;
+	l.view = (struct klt_view){ .eng = l.eng, .trace = &l.trace,
+				    .rules = cfg.rules, .kernel_version = kver, .source = "live" };
+
+	/* The traced command waits until the probes are attached. */
+	if (env->cmd && env->cmd[0]) {
+		if (pipe(go)) {
+			fprintf(stderr, "kvmlocktrace: pipe: %s\n", strerror(errno));
+			goto out;
+		}
+		child = fork();
+		if (child < 0) {
+			fprintf(stderr, "kvmlocktrace: fork: %s\n", strerror(errno));
+			goto out;
+		}
+		if (child == 0) {
+			char c;
+
+			close(go[1]);
+			if (read(go[0], &c, 1) != 1)
+				_exit(127);
+			execvp(env->cmd[0], env->cmd);
+			fprintf(stderr, "kvmlocktrace: %s: %s\n", env->cmd[0], strerror(errno));
+			_exit(127);
+		}
+		close(go[0]);
+		go[0] = -1;
+		if (env->user && !o.pid)
+			o.pid = child;
+	}
+
+	/* Ctrl-C / SIGTERM during the (slow) load and attach must still detach and flush */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rc = klt_tracer_start(&o, &cbs, &t, msg, sizeof(msg));
+	if (rc) {
+		fprintf(stderr, "kvmlocktrace: cannot trace: %s\n", msg);
+		exit_code = rc == -EPERM || rc == -EACCES ? KLT_EXIT_PERM : KLT_EXIT_INPUT;
+		goto out;
+	}
+	snprintf(l.trace.info.attach_mode, sizeof(l.trace.info.attach_mode), "%s",
+		 env->user ? "uprobe" : klt_attach_name(klt_tracer_mode(t)));
+	if (env->record) {
+		l.w = klt_writer_open(env->output, &l.trace.info, env->force ? KLT_W_FORCE : 0, &err);
+		if (!l.w) {
+			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+			goto out;
+		}
+	}
+	fprintf(stderr, "kvmlocktrace: tracing in %s mode (%s)%s; Ctrl-C to stop\n",
+		l.trace.info.attach_mode, env->all ? "all mutexes/rwsems" :
+		env->user ? "pthread locks" : "KVM/CPU-hotplug scope",
+		rules_used ? "" : ", no rules");
+
+	if (child > 0) {
+		if (write(go[1], "g", 1) != 1)
+			fprintf(stderr, "kvmlocktrace: cannot start %s\n", env->cmd[0]);
+		close(go[1]);
+		go[1] = -1;
+	}
+	struct timespec t0, now;
+	int child_status = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_sig) {
+		rc = klt_tracer_poll(t, 100);
+		if (rc < 0) {
+			fprintf(stderr, "kvmlocktrace: %s\n", strerror(-rc));
+			goto out;
+		}
+		if (l.w && klt_writer_flush(l.w)) {
+			fprintf(stderr, "kvmlocktrace: %s: write failed\n", env->output);
+			goto out;
+		}
+		if (child > 0 && waitpid(child, &child_status, WNOHANG) == child) {
+			child = 0;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (env->duration > 0 && (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >=
+						  env->duration)
+			break;
+	}
+	/* drain what is already in the ring buffer */
+	while ((rc = klt_tracer_poll(t, 0)) > 0)
+		;
+	nc = klt_tracer_counters(t, counters, KLT_MAX_COUNTERS);
+	for (size_t i = 0; i < nc; i++) {
+		klt_trace_add_counter(&l.trace, counters[i].name, counters[i].value);
+		if (l.w)
+			klt_writer_set_counter(l.w, counters[i].name, counters[i].value);
+	}
+	print_summary(&l, t, counters, nc);
+	if (getenv("KLT_PROG_STATS"))
+		klt_tracer_prog_stats(t, stderr);
+	if (l.w) {
+		rc = klt_writer_close(l.w, &err);
+		l.w = NULL;
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+			goto out;
+		}
+		fprintf(stderr, "kvmlocktrace: wrote %s\n", env->output);
+	}
+	exit_code = lg_nfindings(l.eng) ? KLT_EXIT_FINDINGS : KLT_EXIT_CLEAN;
+out:
+	klt_tracer_stop(t); /* detach everything on every path */
+	if (l.w)
+		klt_writer_close(l.w, &err);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]); /* a waiting child sees EOF and exits */
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, NULL, 0);
+	}
+	lg_free(l.eng);
+	klt_rules_free(&l.rules);
+	klt_trace_free(&l.trace);
+	return exit_code;
+}
+
+int klt_cmd_live(int argc, char **argv, bool record)
+{
+	static const char trace_doc[] =
+		"Trace lock ordering live and print each finding as it is found."
+		"\v"
+		"Examples:\n"
+		"  kvmlocktrace -d 60                 trace the KVM/CPU-hotplug scope for a minute\n"
+		"  kvmlocktrace --all -- make -j2     every mutex/rwsem while a command runs\n"
+		"  kvmlocktrace --user ./prog -- ./prog   pthread locks of a program\n"
+		"Exit status: 0 clean, 1 findings, 2 error, 3 no permission.";
+	static const char record_doc[] =
+		"Record lock events to a trace file for report/check on any machine."
+		"\v"
+		"Examples:\n"
+		"  kvmlocktrace record -o run.klt -d 30\n"
+		"  kvmlocktrace record -o run.klt -- ./workload.sh\n"
+		"  kvmlocktrace check run.klt --rules rules/kvm.rules";
+	struct live_env env = { .record = record };
+	struct argp argp = { .options = live_opts, .parser = parse_live,
+			     .args_doc = "[-- CMD [ARG...]]", .doc = record ? record_doc : trace_doc };
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return KLT_EXIT_INPUT;
+	return run_live(&env);
+}
+
+int klt_cmd_features(void)
+{
+	struct klt_features f;
+	struct klt_symtab *st = klt_symtab_new();
+	static const char *const kvm_fns[] = {
+		"kvm_online_cpu", "kvm_offline_cpu", "kvm_starting_cpu", "kvm_dying_cpu",
+		"hardware_enable_all", "hardware_disable_all", "kvm_enable_virtualization",
+		"kvm_disable_virtualization", "hardware_enable_nolock",
+		"kvm_enable_virtualization_cpu", "kvm_suspend", "kvm_resume",
+	};
+	static const char *const locks[] = {
+		"cpu_hotplug_lock", "kvm_lock", "kvm_usage_lock", "kvm_count_lock",
+	};
+
+	if (!st)
+		return KLT_EXIT_INPUT;
+	klt_features_probe(&f);
+	klt_kallsyms_load(st, "/proc/kallsyms", NULL);
+	printf("kernel:       %s\n", f.kernel_release);
+	printf("BTF:          %s\n", f.btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
+	printf("fentry/fexit: %s", f.fentry ? "yes\n" : "no");
+	if (!f.fentry)
+		printf(" (trial load: %s)\n", strerror(-f.fentry_err));
+	printf("kprobes:      %s\n", f.kprobe ? "yes" : "no (no kprobe PMU)");
+	printf("tracepoints:  %s\n", f.tracepoints ? "yes (cpuhp, lock, power)" : "no");
+	printf("uprobes:      %s\n", f.uprobe ? "yes" : "no");
+	printf("ringbuf:      %s\n", f.ringbuf ? "yes" : "no");
+	printf("lock names:   %s\n", f.kallsyms_data ? "kallsyms has data symbols" :
+		"kallsyms has no data symbols (no CONFIG_KALLSYMS_ALL): vmlinux locks are named by "
+		"call site");
+	printf("auto mode:    %s\n", klt_attach_name(f.auto_mode));
+	printf("KVM functions found:");
+	for (size_t i = 0, n = 0; i < sizeof(kvm_fns) / sizeof(kvm_fns[0]); i++)
+		if (klt_symtab_by_name(st, kvm_fns[i], KLT_SYM_FUNC))
+			printf("%s %s", n++ ? "," : "", kvm_fns[i]);
+	printf("\nlock symbols found:");
+	for (size_t i = 0, n = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
+		if (klt_symtab_by_name(st, locks[i], KLT_SYM_DATA))
+			printf("%s %s", n++ ? "," : "", locks[i]);
+	printf("\n");
+	if (f.auto_mode == KLT_ATTACH_TRACEPOINT)
+		printf("degraded:     lock acquisitions are not visible; hotplug callbacks, "
+		       "contention and suspend phases are\n");
+	klt_symtab_free(st);
+	return KLT_EXIT_CLEAN;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* User-space symbolization for --user: /proc/PID/maps + ELF symbol tables (libelf). */
+#ifndef KLT_TRACER_USYM_H
+#define KLT_TRACER_USYM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "symtab.h"
+
+struct klt_usym;
+
+struct klt_usym *klt_usym_new(void);
+void klt_usym_free(struct klt_usym *u);
+/* Does the ELF file at path define (not import) function `sym`? */
+bool klt_usym_defines(const char *path, const char *sym);
+/* File offset of function `sym` in the ELF file at path (for uprobes), or -ENOENT. Versioned
+ * duplicates (foo@GLIBC_2.2.5, foo@@GLIBC_2.34) at one address are the same function. */
+int klt_usym_func_offset(const char *path, const char *sym, uint64_t *off);
+/*
+ * Symbol covering addr in process pid, relocated to its run-time address: the function
+ * containing it, or (data) the object starting exactly at it. out->name/module stay valid
+ * until klt_usym_free. Returns 0 or -ENOENT.
+ */
+int klt_usym_resolve(struct klt_usym *u, pid_t pid, uint64_t addr, bool data, struct klt_sym *out);
+
+#endif

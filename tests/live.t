@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Live tracing on the host kernel: tracepoint mode (CPU hotplug) and uprobe mode (pthread
+# locks). The host kernel refuses fentry and has no kprobes; those modes run in the QEMU tier.
+# Needs root (CAP_BPF + CAP_PERFMON); without it every test is reported as skipped.
+set -u
+cd "$(dirname "$0")/.."
+B=${KLT_BUILD:-build}
+KLT=${KLT:-$B/kvmlocktrace}
+tmp=$(mktemp -d)
+trap 'echo 1 > /sys/devices/system/cpu/cpu1/online 2>/dev/null; rm -rf "$tmp"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
+show() { sed 's/^/#   /' "$1" | head -${2:-30}; }
+
+if [ "$(id -u)" != 0 ]; then
+	for t in features tracepoint-hotplug uprobe-abba uprobe-consistent uprobe-trylock detach; do
+		skip "$t: needs root (CAP_BPF+CAP_PERFMON)"
+	done
+	echo "1..$n"; exit 0
+fi
+
+gcc -O1 -g -fno-omit-frame-pointer -pthread tests/live/pthread_order.c -o "$tmp/pthread_order"
+
+# features: says what the kernel allows and what auto picks
+"$KLT" features >"$tmp/features" 2>&1
+if grep -q '^auto mode:' "$tmp/features" && grep -q '^fentry/fexit:' "$tmp/features" &&
+   grep -q '^uprobes: *yes' "$tmp/features"; then
+	ok "features: reports modes ($(sed -n 's/^auto mode: *//p' "$tmp/features") chosen by auto)"
+else
+	nok "features"; show "$tmp/features"
+fi
+
+# tracepoint mode sees KVM's hotplug callbacks while CPU1 goes offline and online
+if [ -w /sys/devices/system/cpu/cpu1/online ]; then
+	( sleep 1.5; echo 0 > /sys/devices/system/cpu/cpu1/online; sleep 0.5
+	  echo 1 > /sys/devices/system/cpu/cpu1/online ) &
+	"$KLT" record --attach tracepoint -o "$tmp/hp.klt" -d 4 >"$tmp/hp.out" 2>&1
+	rc=$?
+	wait
+	"$KLT" convert "$tmp/hp.klt" -o "$tmp/hp.txt" 2>>"$tmp/hp.out"
+	if [ $rc = 0 ] && grep -q 'cpuhp-enter.*cb=kvm_offline_cpu' "$tmp/hp.txt" &&
+	   grep -q 'cpuhp-enter.*cb=kvm_online_cpu' "$tmp/hp.txt"; then
+		ok "tracepoint mode: recording shows kvm_offline_cpu and kvm_online_cpu callbacks"
+	else
+		nok "tracepoint mode: KVM hotplug callbacks not recorded (rc=$rc)"; show "$tmp/hp.out"
+	fi
+	if grep -q 'hotplug callbacks seen:.*kvm_online_cpu' "$tmp/hp.out" &&
+	   grep -q '^drops: ringbuf_full=' "$tmp/hp.out" &&
+	   grep -q 'tracepoint mode cannot see lock acquisitions' "$tmp/hp.out"; then
+		ok "tracepoint mode: summary lists callbacks, drop counters and what it cannot see"
+	else
+		nok "tracepoint mode: summary"; show "$tmp/hp.out"
+	fi
+else
+	skip "tracepoint mode: no hot-pluggable CPU1"; skip "tracepoint summary: no CPU1"
+fi
+
+# uprobe mode: ABBA in a pthread program, with symbolized stacks of both edges
+"$KLT" --user "$tmp/pthread_order" -- "$tmp/pthread_order" abba >"$tmp/abba.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q 'WARNING: possible circular locking dependency' "$tmp/abba.out"; then
+	ok "uprobe: ABBA reported, exit 1"
+else
+	nok "uprobe: ABBA not reported (rc=$rc)"; show "$tmp/abba.out" 60
+fi
+if grep -q 'lock_a' "$tmp/abba.out" && grep -q 'lock_b' "$tmp/abba.out" &&
+   grep -q 'path_one' "$tmp/abba.out" && grep -q 'path_two_inverted' "$tmp/abba.out"; then
+	ok "uprobe: report names both locks and both paths' frames"
+else
+	nok "uprobe: names/frames missing"; show "$tmp/abba.out" 60
+fi
+if grep -q '^drops: ringbuf_full=0' "$tmp/abba.out"; then ok "uprobe: drop counters shown"
+else nok "uprobe: drop counters"; show "$tmp/abba.out"; fi
+
+"$KLT" record --user "$tmp/pthread_order" -o "$tmp/abba.klt" -- "$tmp/pthread_order" abba >"$tmp/rec.out" 2>&1
+"$KLT" check "$tmp/abba.klt" --format json >"$tmp/abba.json" 2>>"$tmp/rec.out"
+rc=$?
+if [ $rc = 1 ] && jq -e '[.findings[] | select(.kind=="cycle")][0].locks | sort == ["lock_a","lock_b"]' "$tmp/abba.json" >/dev/null; then
+	ok "uprobe: record + check reproduces the finding offline"
+else
+	nok "uprobe: offline check rc=$rc"; show "$tmp/rec.out"
+fi
+
+for mode in consistent trylock; do
+	"$KLT" --user "$tmp/pthread_order" -- "$tmp/pthread_order" $mode >"$tmp/$mode.out" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && ! grep -q WARNING "$tmp/$mode.out"; then ok "uprobe: $mode order reports nothing"
+	else nok "uprobe: $mode (rc=$rc)"; show "$tmp/$mode.out"; fi
+done
+
+# nothing left attached after normal exit, SIGTERM and SIGINT
+for sig in none TERM INT; do
+	if [ $sig = none ]; then
+		"$KLT" -d 1 >/dev/null 2>&1
+	else
+		"$KLT" >/dev/null 2>&1 & p=$!
+		sleep 2; kill -$sig $p; wait $p
+	fi
+	left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)')
+	if [ "$left" = 0 ]; then ok "detach after ${sig/none/normal exit}: no program left"
+	else nok "detach after $sig: $left programs left"; fi
+done
+
+echo "1..$n"

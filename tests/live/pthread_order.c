@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * pthread lock-order scenarios for the uprobe tests. Paths run one after the other, so nothing
+ * actually deadlocks; a lock-order tracer must still see the inversion.
+ *   pthread_order abba        lock_a -> lock_b in one thread, lock_b -> lock_a in another
+ *   pthread_order consistent  lock_a -> lock_b in both threads
+ *   pthread_order trylock     the inverted side uses pthread_mutex_trylock (no deadlock)
+ *   pthread_order storm N     N lock/unlock pairs of nested locks from 2 threads (overload)
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
+static long storm_n;
+
+__attribute__((noinline)) void path_one(void)
+{
+	pthread_mutex_lock(&lock_a);
+	pthread_mutex_lock(&lock_b);
+	pthread_mutex_unlock(&lock_b);
+	pthread_mutex_unlock(&lock_a);
+}
+
+__attribute__((noinline)) void path_two_inverted(void)
+{
+	pthread_mutex_lock(&lock_b);
+	pthread_mutex_lock(&lock_a);
+	pthread_mutex_unlock(&lock_a);
+	pthread_mutex_unlock(&lock_b);
+}
+
+__attribute__((noinline)) void path_two_trylock(void)
+{
+	pthread_mutex_lock(&lock_b);
+	if (pthread_mutex_trylock(&lock_a) == 0)
+		pthread_mutex_unlock(&lock_a);
+	pthread_mutex_unlock(&lock_b);
+}
+
+static void *run(void *arg)
+{
+	((void (*)(void))arg)();
+	return NULL;
+}
+
+static void *storm(void *arg)
+{
+	for (long i = 0; i < storm_n; i++)
+		path_one();
+	return NULL;
+}
+
+static void in_thread(void (*fn)(void))
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, run, (void *)fn);
+	pthread_join(t, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "abba";
+
+	if (!strcmp(mode, "storm")) {
+		pthread_t t[2];
+
+		storm_n = argc > 2 ? atol(argv[2]) : 1000000;
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, storm, NULL);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		return 0;
+	}
+	in_thread(path_one);
+	if (!strcmp(mode, "abba"))
+		in_thread(path_two_inverted);
+	else if (!strcmp(mode, "consistent"))
+		in_thread(path_one);
+	else if (!strcmp(mode, "trylock"))
+		in_thread(path_two_trylock);
+	else {
+		fprintf(stderr, "usage: %s abba|consistent|trylock|storm [N]\n", argv[0]);
+		return 2;
+	}
+	return 0;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The live tracer on real kernels: stock Debian 6.1 and 6.12 under QEMU (tests/vm/vm.sh), in
+# fentry and kprobe mode each. Asserts the real KVM/CPU-hotplug orders and KVM hooks on the KVM +
+# hotplug workload, `check` with rules/kvm.rules on them, every deliberate bug of the test module
+# with the right locks, nothing for its control path, and the suspend-time holder.
+# A guest that cannot boot is a failure; only a machine without qemu is a skip.
+set -u
+cd "$(dirname "$0")/.."
+B=${KLT_BUILD:-build}
+KLT=${KLT:-$B/kvmlocktrace}
+VMSH=tests/vm/vm.sh
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); echo "not ok $n - $*"; }
+show() { sed 's/^/#   /' "$1" | tail -${2:-25}; }
+kernels=${KLT_VM_KERNELS:-6.1 6.12}
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "1..0 # SKIP qemu-system-x86_64 not installed (make deps)"
+	exit 0
+fi
+
+for k in $kernels; do
+	out=$B/vmtrace/$k
+	rm -rf "$out"; mkdir -p "$out"
+	if ! "$VMSH" fetch "$k" >"$out/prep.log" 2>&1 || ! "$VMSH" initramfs "$k" >>"$out/prep.log" 2>&1 ||
+	   ! ko=$("$VMSH" module "$k" 2>>"$out/prep.log"); then
+		nok "$k: fetch/initramfs/module build"; show "$out/prep.log"; continue
+	fi
+	s=$(date +%s)
+	"$VMSH" run --kernel "$k" --timeout 900 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
+	rc=$?
+	echo "# $k: guest run took $(( $(date +%s) - s )) s (status $rc)"
+	if [ $rc = 0 ]; then ok "$k: guest ran the tracer workloads and the suspend case"
+	else nok "$k: guest status $rc"; show "$out/guest.log" 40; fi
+
+	for mode in fentry kprobe; do
+		# KVM + hotplug workload: the mode attached, KVM hooks fired, versions' real orders
+		log=$out/kvm-$mode.log
+		# record exits 0 clean / 1 findings; 2 and 3 are failures
+		if grep -qE "^status [01]$" "$log" && grep -q "tracing in $mode mode" "$log"; then
+			ok "$k $mode: recorded the KVM + hotplug workload in $mode mode"
+		else nok "$k $mode: KVM workload recording"; show "$log"; fi
+		"$KLT" convert "$out/kvm-$mode.klt" -o "$out/kvm-$mode.txt" 2>/dev/null
+		if [ "$k" = 6.12 ]; then hook=kvm_online_cpu; else hook=hardware_enable_nolock; fi
+		if grep -qE "func-enter ($hook|kvm_online_cpu|kvm_offline_cpu|hardware_enable_nolock|kvm_enable_virtualization)" "$out/kvm-$mode.txt"; then
+			ok "$k $mode: KVM function hooks fired ($(grep -oE 'func-enter [a-z_]+' "$out/kvm-$mode.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
+		else nok "$k $mode: no KVM function hook fired"; fi
+		"$KLT" report "$out/kvm-$mode.klt" --format json -o "$out/kvm-$mode.json" --force 2>/dev/null
+		edges=$(jq -r '[.graph.edges[] | select(.level=="class") | "\(.from) -> \(.to)"] | join("; ")' "$out/kvm-$mode.json")
+		echo "# $k $mode class edges: $(echo "$edges" | cut -c1-1500)"
+		if [ "$k" = 6.12 ]; then
+			# 44d17459626052a2: kvm_usage_lock outside cpus_read_lock()
+			if grep -qF "kvm_usage_lock -> cpu_hotplug_lock" <<<"$edges"; then
+				ok "$k $mode: recording shows kvm_usage_lock -> cpu_hotplug_lock"
+			else nok "$k $mode: kvm_usage_lock -> cpu_hotplug_lock not in the recorded orders"; fi
+		else
+			# before 0bf50497f03b (6.3) kvm_usage_count was guarded by the raw spinlock
+			# kvm_count_lock: kvm_lock is taken alone, never under cpu_hotplug_lock
+			if grep -q 'attempt kvm_lock mutex' "$out/kvm-$mode.txt" &&
+			   ! grep -qE "cpu_hotplug_lock -> kvm_lock|kvm_lock -> cpu_hotplug_lock" <<<"$edges"; then
+				ok "$k $mode: kvm_lock taken with no order against cpu_hotplug_lock (kvm_count_lock era)"
+			else nok "$k $mode: unexpected kvm_lock / cpu_hotplug_lock order on 6.1"; fi
+		fi
+		"$KLT" check "$out/kvm-$mode.klt" --format json -o "$out/kvm-$mode.check.json" --force 2>"$out/kvm-$mode.check.err"
+		rc=$?
+		nf=$(jq '.findings | length' "$out/kvm-$mode.check.json" 2>/dev/null)
+		if [ $rc = 0 ]; then ok "$k $mode: check with rules/kvm.rules is clean on the stock kernel"
+		else
+			nok "$k $mode: check found $nf findings on the stock kernel (see $out/kvm-$mode.check.json)"
+			jq -c '.findings[] | [.kind, .level, .locks]' "$out/kvm-$mode.check.json" 2>/dev/null | head -10 | sed 's/^/#   /'
+		fi
+
+		# deliberate bugs: each detected with the right locks; the control path yields nothing
+		log=$out/mod-$mode.log
+		"$KLT" check "$out/mod-$mode.klt" --no-rules --format json -o "$out/mod-$mode.json" --force 2>/dev/null
+		cyc() { jq -e --arg a "$1" --arg b "$2" '[.findings[] | select(.kind=="cycle") | .locks |
+			select(index($a) != null and index($b) != null)] | length >= 1' "$out/mod-$mode.json" >/dev/null; }
+		if ! grep -q "tracing in $mode mode" "$log" || ! grep -q "^status 1$" "$log"; then
+			nok "$k $mode: module cases: recording did not run in $mode mode with findings"; show "$log" 8
+		else
+			ok "$k $mode: module cases recorded in $mode mode, record exited 1 (findings)"
+		fi
+		if cyc klt_testmod_mutex_a klt_testmod_mutex_b; then
+			ok "$k $mode: module case a: ABBA mutex_a/mutex_b detected"
+		else nok "$k $mode: case a not detected"; show "$log" 8; fi
+		if cyc klt_testmod_mutex_m cpu_hotplug_lock; then
+			ok "$k $mode: module case b: cpu_hotplug_lock (cpuhp ONLINE callback) vs mutex_m -> cpus_read_lock detected"
+		else nok "$k $mode: case b not detected"; fi
+		if cyc klt_testmod_rwsem_s klt_testmod_mutex_n; then
+			ok "$k $mode: module case d: rwsem read/write cycle detected"
+		else nok "$k $mode: case d not detected"; fi
+		if jq -e '[.findings[] | .locks[]? | select(test("klt_testmod_mutex_e"))] | length == 0' "$out/mod-$mode.json" >/dev/null; then
+			ok "$k $mode: module control path e: no finding"
+		else nok "$k $mode: control path produced a finding"; fi
+	done
+
+	# suspend case: printed by the guest after the resume (9p is gone by then)
+	sed -n '/KLT-SUSPEND-JSON-BEGIN/,/KLT-SUSPEND-JSON-END/p' "$out/guest.log" | sed '1d;$d' >"$out/suspend.json"
+	if jq -e '[.findings[] | select(.kind=="suspend-holder") | .locks[] | select(. == "klt_testmod_mutex_c")] | length >= 1' "$out/suspend.json" >/dev/null 2>&1; then
+		ok "$k: module case c: mutex_c held across the pm_test suspend reported ($(jq -r '[.findings[] | select(.kind=="suspend-holder") | .phase] | unique | join(",")' "$out/suspend.json"))"
+	else
+		nok "$k: case c: no suspend-holder finding"; show "$out/guest.log" 30
+	fi
+done
+echo "1..$n"
