@@ -351,6 +351,8 @@ static int user_binary(const char *target, char *out, size_t len)
 	bool numeric = target[0] && strspn(target, "0123456789") == strlen(target);
 
 	snprintf(maps, sizeof(maps), "/proc/%s/maps", numeric ? target : "self");
+	if (access(numeric ? maps : target, R_OK))
+		return -errno; /* no such program or process */
 	if (!numeric && klt_usym_defines(target, "pthread_mutex_lock")) {
 		snprintf(out, len, "%s", target);
 		return 0;
@@ -380,8 +382,8 @@ static int attach_user(struct klt_tracer *t, char *msg, size_t msglen)
 	int err = user_binary(t->opts.user, bin, sizeof(bin));
 
 	if (err) {
-		snprintf(msg, msglen, "--user %s: cannot find the C library it uses: %s",
-			 t->opts.user, strerror(-err));
+		snprintf(msg, msglen, "--user %s: %s", t->opts.user,
+			 err == -ENOENT ? "no such program, process or C library" : strerror(-err));
 		return err;
 	}
 	for (int pass = 0; pass < 2; pass++)

@@ -91,6 +91,52 @@ for mode in consistent trylock; do
 	else nok "uprobe: $mode (rc=$rc)"; show "$tmp/$mode.out"; fi
 done
 
+# kill -9 of record at random moments: the file keeps every complete chunk, report says what
+# was lost and still shows the findings recorded before the kill
+for i in 1 2 3 4 5; do
+	rm -f "$tmp/k9.klt"
+	"$KLT" record --user "$tmp/pthread_order" -o "$tmp/k9.klt" -- "$tmp/pthread_order" storm 3000000 >/dev/null 2>&1 &
+	p=$!
+	sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 2 + rand() * 2 }')"
+	kill -9 $p; wait $p 2>/dev/null
+	pkill -9 -f "pthread_order storm" 2>/dev/null
+	"$KLT" report "$tmp/k9.klt" >"$tmp/k9.out" 2>"$tmp/k9.err"; rc=$?
+	if [ $rc = 2 ] && grep -qE "k9.klt: (offset [0-9]+: |no end marker)" "$tmp/k9.err" &&
+	   grep -q "kept" "$tmp/k9.err" && grep -q "^Summary" "$tmp/k9.out"; then
+		ok "kill -9 #$i: recording readable, loss reported ($(head -c 160 "$tmp/k9.err" | tr '\n' ' '))"
+	else
+		nok "kill -9 #$i: rc=$rc"; show "$tmp/k9.err" 5
+	fi
+done
+left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|up_pthread_mut)')
+# a killed tracer's uprobe links die with its file descriptors
+if [ "$left" = 0 ]; then ok "kill -9: no program left behind"; else nok "kill -9: $left programs left"; fi
+
+# the traced command crashes: the tracer reports, detaches and exits normally
+"$KLT" --user "$tmp/pthread_order" -- sh -c 'kill -SEGV $$' >"$tmp/crash.out" 2>&1; rc=$?
+left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|up_pthread_mut)')
+if [ $rc = 0 ] && [ "$left" = 0 ] && grep -q "summary" "$tmp/crash.out"; then
+	ok "crashing command: summary printed, nothing left attached"
+else nok "crashing command: rc=$rc left=$left"; show "$tmp/crash.out"; fi
+
+# an error during attach: one clear line, non-zero exit, nothing left attached
+"$KLT" --user /nonexistent/prog -d 1 >"$tmp/aerr.out" 2>&1; rc=$?
+left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|up_pthread_mut)')
+if [ $rc = 2 ] && [ "$left" = 0 ] && grep -q "cannot trace:" "$tmp/aerr.out"; then
+	ok "attach error: '$(grep 'cannot trace' "$tmp/aerr.out" | head -1)', nothing left attached"
+else nok "attach error: rc=$rc left=$left"; show "$tmp/aerr.out"; fi
+
+# no permission: one line that says what is needed, exit 3 (not the findings code)
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$KLT" -d 1 >"$tmp/perm.out" 2>&1; rc=$?
+	if [ $rc = 3 ] && grep -q "root or CAP_BPF+CAP_PERFMON" "$tmp/perm.out"; then
+		ok "no permission: exit 3, '$(grep CAP_BPF "$tmp/perm.out" | head -1 | cut -c1-120)'"
+	else nok "no permission: rc=$rc"; show "$tmp/perm.out"; fi
+else
+	skip "no permission: setpriv not installed"
+fi
+
 # nothing left attached after normal exit, SIGTERM and SIGINT
 for sig in none TERM INT; do
 	if [ $sig = none ]; then
