@@ -14,6 +14,7 @@ PKGS=(
 	graphviz                       # dot -Tsvg (render lock graphs; tests validate DOT output)
 	qemu-system-x86 busybox-static # VM test tier: stock Debian kernels under TCG
 	cpio xz-utils zstd kmod        # initramfs assembly, module decompression
+	dwarves                        # pahole: module BTF when building the test module for 6.12
 	python3-jsonschema jq          # JSON output: schema validation and assertions in tests
 	perl                           # prove (TAP harness) runs every test tier
 )
