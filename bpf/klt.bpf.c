@@ -866,20 +866,21 @@ int tp_cpuhp_exit(struct trace_event_raw_cpuhp_exit *ctx)
 	return 0;
 }
 
+/* Only contention on locks in scope: watched ones, or everything with --all. */
+static __always_inline bool contention_in_scope(__u64 lock)
+{
+	if (filtered())
+		return false;
+	return trace_all || bpf_map_lookup_elem(&watched, &lock) != NULL;
+}
+
 SEC("tracepoint/lock/contention_begin")
 int tp_contention_begin(struct trace_event_raw_contention_begin *ctx)
 {
 	struct klt_event *e;
 
-	if (filtered())
+	if (!contention_in_scope((__u64)ctx->lock_addr))
 		return 0;
-	/* Only contention on locks in scope: watched ones, or everything with --all. */
-	if (!trace_all) {
-		__u64 lock = (__u64)ctx->lock_addr;
-
-		if (!bpf_map_lookup_elem(&watched, &lock))
-			return 0;
-	}
 	e = ev_reserve(KLT_EV_CONTEND_BEGIN);
 	if (!e)
 		return 0;
@@ -894,14 +895,8 @@ int tp_contention_end(struct trace_event_raw_contention_end *ctx)
 {
 	struct klt_event *e;
 
-	if (filtered())
+	if (!contention_in_scope((__u64)ctx->lock_addr))
 		return 0;
-	if (!trace_all) {
-		__u64 lock = (__u64)ctx->lock_addr;
-
-		if (!bpf_map_lookup_elem(&watched, &lock))
-			return 0;
-	}
 	e = ev_reserve(KLT_EV_CONTEND_END);
 	if (!e)
 		return 0;

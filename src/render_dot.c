@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "render_priv.h"
 
 #define NAME_LEN 256
 #define MARK_CYCLE 1u

@@ -8,16 +8,7 @@
 #include <string.h>
 
 #include "render.h"
-
-/*
- * Helpers shared by render_*.c. render.h belongs to the interface owner and has no private part,
- * so each renderer repeats these prototypes; keep them in sync with the definitions here.
- */
-const char *klt_render_addr(const struct klt_view *v, uint64_t addr, char *buf, size_t len);
-int64_t klt_render_find_lock(const struct klt_view *v, uint64_t addr);
-const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold *h, char *buf,
-				 size_t len);
-const char *klt_render_kind_name(unsigned kind);
+#include "render_priv.h"
 
 /* Finding kind as reports spell it (JSON "kind", docs/json-schema.json). */
 const char *klt_render_kind_name(unsigned kind)

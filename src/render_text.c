@@ -10,13 +10,8 @@
 #include <string.h>
 
 #include "render.h"
+#include "render_priv.h"
 
-/* Defined in render_names.c (see there why they are repeated here). */
-const char *klt_render_addr(const struct klt_view *v, uint64_t addr, char *buf, size_t len);
-int64_t klt_render_find_lock(const struct klt_view *v, uint64_t addr);
-const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold *h, char *buf,
-				 size_t len);
-const char *klt_render_kind_name(unsigned kind);
 
 #define NAME_LEN 256
 #define SYM_LEN 256
