@@ -400,7 +400,14 @@ static int run_live(struct live_env *env)
 		}
 		fprintf(stderr, "kvmlocktrace: wrote %s\n", env->output);
 	}
-	exit_code = lg_nfindings(l.eng) ? KLT_EXIT_FINDINGS : KLT_EXIT_CLEAN;
+	if (child_status && WIFEXITED(child_status))
+		fprintf(stderr, "kvmlocktrace: %s exited with status %d\n", env->cmd[0],
+			WEXITSTATUS(child_status));
+	else if (child_status && WIFSIGNALED(child_status))
+		fprintf(stderr, "kvmlocktrace: %s was killed by signal %d\n", env->cmd[0],
+			WTERMSIG(child_status));
+	/* record only records (check gives the verdict); live tracing gives it at once */
+	exit_code = !env->record && lg_nfindings(l.eng) ? KLT_EXIT_FINDINGS : KLT_EXIT_CLEAN;
 out:
 	klt_tracer_stop(t); /* detach everything on every path */
 	if (l.w)
@@ -435,7 +442,8 @@ int klt_cmd_live(int argc, char **argv, bool record)
 		"Examples:\n"
 		"  kvmlocktrace record -o run.klt -d 30\n"
 		"  kvmlocktrace record -o run.klt -- ./workload.sh\n"
-		"  kvmlocktrace check run.klt --rules rules/kvm.rules";
+		"  kvmlocktrace check run.klt --rules rules/kvm.rules\n"
+		"Exit status: 0 recorded (findings are check's business), 2 error, 3 no permission.";
 	struct live_env env = { .record = record };
 	struct argp argp = { .options = live_opts, .parser = parse_live,
 			     .args_doc = "[-- CMD [ARG...]]", .doc = record ? record_doc : trace_doc };

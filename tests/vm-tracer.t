@@ -38,8 +38,8 @@ for k in $kernels; do
 	for mode in fentry kprobe; do
 		# KVM + hotplug workload: the mode attached, KVM hooks fired, versions' real orders
 		log=$out/kvm-$mode.log
-		# record exits 0 clean / 1 findings; 2 and 3 are failures
-		if grep -qE "^status [01]$" "$log" && grep -q "tracing in $mode mode" "$log"; then
+		# record exits 0 when it recorded (the verdict is check's); 2 and 3 are failures
+		if grep -qE "^status 0$" "$log" && grep -q "tracing in $mode mode" "$log"; then
 			ok "$k $mode: recorded the KVM + hotplug workload in $mode mode"
 		else nok "$k $mode: KVM workload recording"; show "$log"; fi
 		"$KLT" convert "$out/kvm-$mode.klt" -o "$out/kvm-$mode.txt" 2>/dev/null
@@ -77,10 +77,10 @@ for k in $kernels; do
 		"$KLT" check "$out/mod-$mode.klt" --no-rules --format json -o "$out/mod-$mode.json" --force 2>/dev/null
 		cyc() { jq -e --arg a "$1" --arg b "$2" '[.findings[] | select(.kind=="cycle") | .locks |
 			select(index($a) != null and index($b) != null)] | length >= 1' "$out/mod-$mode.json" >/dev/null; }
-		if ! grep -q "tracing in $mode mode" "$log" || ! grep -q "^status 1$" "$log"; then
-			nok "$k $mode: module cases: recording did not run in $mode mode with findings"; show "$log" 8
+		if ! grep -q "tracing in $mode mode" "$log" || ! grep -q "^status 0$" "$log"; then
+			nok "$k $mode: module cases: recording did not complete in $mode mode"; show "$log" 8
 		else
-			ok "$k $mode: module cases recorded in $mode mode, record exited 1 (findings)"
+			ok "$k $mode: module cases recorded in $mode mode"
 		fi
 		if cyc klt_testmod_mutex_a klt_testmod_mutex_b; then
 			ok "$k $mode: module case a: ABBA mutex_a/mutex_b detected"
