@@ -134,11 +134,11 @@ check-unit: tests-build
 deps:
 	$(Q)bash scripts/install-deps.sh
 
-# The README's main command: set up, build, and report on the bundled example recording.
-DEMO ?= examples/kvm-6.5-srcu-hotplug-deadlock.klt
+# The README's main command: set up, build, trace live with a built-in workload, then report on
+# the bundled example recording.
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(OUTPUT)/kvmlocktrace report $(DEMO); rc=$$?; [ $$rc -le 1 ]
+	$(Q)KLT_BUILD=$(OUTPUT) bash scripts/demo.sh
 
 # --- bench -------------------------------------------------------------------------------
 $(OUTPUT)/bench/klt-gen: bench/klt-gen.c $(OUTPUT)/libklt.a

@@ -17,6 +17,7 @@ PKGS=(
 	dwarves                        # pahole: module BTF when building the test module for 6.12
 	python3-jsonschema jq          # JSON output: schema validation and assertions in tests
 	perl                           # prove (TAP harness) runs every test tier
+	time                           # /usr/bin/time: peak memory of the tracer under overload
 )
 
 missing=()

@@ -30,6 +30,8 @@ struct live_env {
 	pid_t pid;
 	const char *user;
 	enum klt_attach attach;
+	const char *btf;
+	const char *symbols;
 	const char *rules_path;
 	bool no_rules;
 	bool quiet;
@@ -122,6 +124,9 @@ static const struct argp_option live_opts[] = {
 	{ "rules", 'r', "FILE", 0, "Lock-order rules (default: installed rules/kvm.rules)", 0 },
 	{ "no-rules", 'R', NULL, 0, "Check no documented-order rules", 0 },
 	{ "quiet", 'q', NULL, 0, "Do not print findings as they are found", 0 },
+	{ "btf", 'B', "FILE", 0, "BTF (or vmlinux) of the running kernel, if it exposes none", 0 },
+	{ "symbols", 'S', "FILE", 0, "System.map of the running kernel: names static locks when "
+				     "kallsyms has no data symbols", 0 },
 	{ 0 },
 };
 
@@ -157,6 +162,8 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'r': e->rules_path = arg; break;
 	case 'R': e->no_rules = true; break;
 	case 'q': e->quiet = true; break;
+	case 'B': e->btf = arg; break;
+	case 'S': e->symbols = arg; break;
 	case ARGP_KEY_ARGS:
 		e->cmd = state->argv + state->next;
 		break;
@@ -241,6 +248,7 @@ static int run_live(struct live_env *env)
 	struct klt_tracer_cbs cbs = { cb_sym, cb_stack, cb_event, &l };
 	struct klt_tracer_opts o = {
 		.attach = env->attach, .all = env->all, .pid = env->pid, .user = env->user,
+		.btf = env->btf, .symbols = env->symbols,
 	};
 	struct klt_counter counters[KLT_MAX_COUNTERS];
 	struct klt_err err;
@@ -345,6 +353,8 @@ static int run_live(struct live_env *env)
 			goto out;
 		}
 	}
+	if (klt_tracer_reason(t)[0])
+		fprintf(stderr, "kvmlocktrace: %s\n", klt_tracer_reason(t));
 	fprintf(stderr, "kvmlocktrace: tracing in %s mode (%s)%s; Ctrl-C to stop\n",
 		l.trace.info.attach_mode, env->all ? "all mutexes/rwsems" :
 		env->user ? "pthread locks" : "KVM/CPU-hotplug scope",

@@ -246,9 +246,12 @@ static const char *find_data(const char *envvar, const char *rel, const char *in
 
 	if (e && *e)
 		return snprintf(buf, len, "%s/%s", e, rel) < (int)len ? buf : NULL;
-	if (!exe_dir(dir, sizeof(dir)) && snprintf(buf, len, "%s/../%s", dir, rel) < (int)len &&
-	    access(buf, R_OK) == 0)
-		return buf;
+	/* build trees: build/kvmlocktrace and build/asan/kvmlocktrace */
+	if (!exe_dir(dir, sizeof(dir)))
+		for (const char *up = "/..", *up2 = "/../.."; up; up = up2, up2 = NULL)
+			if (snprintf(buf, len, "%s%s/%s", dir, up, rel) < (int)len &&
+			    access(buf, R_OK) == 0)
+				return buf;
 	if (snprintf(buf, len, "%s", installed) >= (int)len)
 		return NULL;
 	return access(buf, R_OK) == 0 ? buf : NULL;

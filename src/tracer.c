@@ -63,6 +63,7 @@ struct klt_tracer {
 		uint64_t ip;
 	} ustacks[USTACK_IDS];	    /* synthetic user stacks, id = STACK_IDS + index */
 	size_t nustacks;
+	char reason[256];	    /* why auto chose the mode */
 	char attached[4096];
 	char skipped[4096];
 	int err;		    /* first callback error */
@@ -96,6 +97,11 @@ static int ksym_cmp(const void *a, const void *b)
 
 int klt_kallsyms_load(struct klt_symtab *st, const char *path, bool *has_data)
 {
+	return klt_kallsyms_load_slid(st, path, 0, has_data);
+}
+
+int klt_kallsyms_load_slid(struct klt_symtab *st, const char *path, int64_t slide, bool *has_data)
+{
 	FILE *f = fopen(path, "r");
 	struct ksym_tmp *v = NULL;
 	size_t n = 0, cap = 0, ndata = 0;
@@ -113,6 +119,7 @@ int klt_kallsyms_load(struct klt_symtab *st, const char *path, bool *has_data)
 
 		if (k < 3 || !addr)
 			continue;
+		addr += (uint64_t)slide;
 		switch (type) {
 		case 't': case 'T': type = KLT_SYM_FUNC; break;
 		case 'd': case 'D': case 'b': case 'B': case 'r': case 'R':
@@ -164,6 +171,55 @@ out:
 	free(v);
 	fclose(f);
 	return err;
+}
+
+/* Address of a symbol in a kallsyms-format file (for the KASLR slide), 0 if absent. */
+static uint64_t file_sym_addr(const char *path, const char *name)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], n[256], type;
+	unsigned long long a;
+	uint64_t r = 0;
+
+	if (!f)
+		return 0;
+	while (!r && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %255s", &a, &type, n) == 3 && !strcmp(n, name))
+			r = a;
+	fclose(f);
+	return r;
+}
+
+/*
+ * Kernel symbols: /proc/kallsyms, plus a System.map when given (kallsyms lacks data symbols
+ * without CONFIG_KALLSYMS_ALL, so static locks have no names there). The map's link-time
+ * addresses are slid by the KASLR offset measured on _stext.
+ */
+static int load_ksyms(struct klt_symtab *st, const char *symbols, char *msg, size_t msglen)
+{
+	int err = klt_kallsyms_load(st, "/proc/kallsyms", NULL);
+
+	if (err) {
+		snprintf(msg, msglen, "/proc/kallsyms: %s", strerror(-err));
+		return err;
+	}
+	if (symbols) {
+		const struct klt_sym *run = klt_symtab_by_name(st, "_stext", KLT_SYM_FUNC);
+		uint64_t link = file_sym_addr(symbols, "_stext");
+
+		if (!link) {
+			snprintf(msg, msglen, "--symbols %s: no _stext symbol (not a System.map?)",
+				 symbols);
+			return -EINVAL;
+		}
+		err = klt_kallsyms_load_slid(st, symbols, run ? (int64_t)(run->addr - link) : 0,
+					     NULL);
+		if (err) {
+			snprintf(msg, msglen, "--symbols %s: %s", symbols, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 /* ---- features ------------------------------------------------------------------------ */
@@ -715,13 +771,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, size_t msglen)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *vmlinux = t->opts.btf ? btf__parse(t->opts.btf, NULL) : btf__load_vmlinux_btf();
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = t->opts.btf);
 	struct btf *kvm = NULL;
 	int err;
 
 	if (vmlinux && exists("/sys/kernel/btf/kvm"))
 		kvm = btf__load_module_btf("kvm", vmlinux);
-	t->skel = klt_bpf__open();
+	t->skel = klt_bpf__open_opts(&oo);
 	if (!t->skel) {
 		err = -errno;
 		snprintf(msg, msglen, "cannot open the BPF object: %s", strerror(-err));
@@ -775,22 +832,39 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 		}
 	}
 	ensure_tracefs();
-	err = klt_kallsyms_load(t->ksyms, "/proc/kallsyms", NULL);
-	if (err) {
-		snprintf(msg, msglen, "/proc/kallsyms: %s", strerror(-err));
+	if (o->btf && access(o->btf, R_OK)) {
+		err = -errno;
+		snprintf(msg, msglen, "--btf %s: %s", o->btf, strerror(-err));
 		goto fail;
 	}
+	if (!o->btf && !exists("/sys/kernel/btf/vmlinux")) {
+		snprintf(msg, msglen, "this kernel exposes no BTF (/sys/kernel/btf/vmlinux, "
+				      "CONFIG_DEBUG_INFO_BTF): pass --btf FILE with the BTF or a vmlinux "
+				      "of the running kernel");
+		err = -ENOENT;
+		goto fail;
+	}
+	err = load_ksyms(t->ksyms, o->symbols, msg, msglen);
+	if (err)
+		goto fail;
 	hp = klt_symtab_by_name(t->ksyms, "cpu_hotplug_lock", KLT_SYM_DATA);
 
 	t->mode = o->attach;
 	if (t->mode == KLT_ATTACH_AUTO) {
 		klt_features_probe(&f);
 		t->mode = o->user ? KLT_ATTACH_TRACEPOINT : f.auto_mode;
+		if (!o->user)
+			snprintf(t->reason, sizeof(t->reason), "auto: fentry %s, kprobes %s -> %s",
+				 f.fentry ? "allowed" : strerror(-f.fentry_err),
+				 f.kprobe ? "available" : "not available (no kprobe PMU)",
+				 klt_attach_name(t->mode));
 	}
 	err = open_load(t, hp, msg, msglen);
 	if (err && o->attach == KLT_ATTACH_AUTO && t->mode != KLT_ATTACH_TRACEPOINT) {
 		/* auto: fall back one level and say so */
 		fprintf(stderr, "kvmlocktrace: %s; falling back to tracepoint mode\n", msg);
+		snprintf(t->reason, sizeof(t->reason), "auto: %s mode failed to load -> tracepoint",
+			 klt_attach_name(t->mode));
 		klt_bpf__destroy(t->skel);
 		t->skel = NULL;
 		t->mode = KLT_ATTACH_TRACEPOINT;
@@ -822,8 +896,9 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 	 * frames in them are recognised and skipped when looking for the call site. */
 	{
 		struct klt_symtab *fresh = klt_symtab_new();
+		char ignore[64];
 
-		if (fresh && !klt_kallsyms_load(fresh, "/proc/kallsyms", NULL)) {
+		if (fresh && !load_ksyms(fresh, o->symbols, ignore, sizeof(ignore))) {
 			klt_symtab_free(t->ksyms);
 			t->ksyms = fresh;
 		} else {
@@ -846,6 +921,11 @@ fail:
 enum klt_attach klt_tracer_mode(const struct klt_tracer *t)
 {
 	return t->mode;
+}
+
+const char *klt_tracer_reason(const struct klt_tracer *t)
+{
+	return t->reason;
 }
 
 const char *klt_tracer_attached(const struct klt_tracer *t)

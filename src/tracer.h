@@ -44,6 +44,8 @@ struct klt_tracer_opts {
 	pid_t pid;	  /* only this process (0 = all) */
 	const char *user; /* user-space locks: PATH of a binary or libc, or a PID; NULL = kernel */
 	unsigned ringbuf_mb;
+	const char *btf;	  /* BTF of the running kernel when it exposes none (--btf) */
+	const char *symbols;	  /* System.map (or kallsyms-format file) adding names (--symbols) */
 	const char *const *watch; /* extra lock names/globs to watch (e.g. rules' watch-suspend) */
 	size_t nwatch;
 	bool verbose;
@@ -66,6 +68,8 @@ const char *klt_attach_name(enum klt_attach a);
 int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cbs *cbs,
 		     struct klt_tracer **out, char *msg, size_t msglen);
 enum klt_attach klt_tracer_mode(const struct klt_tracer *t);
+/* Why --attach=auto chose the mode it did ("" when a mode was given). */
+const char *klt_tracer_reason(const struct klt_tracer *t);
 /* Hooks attached and skipped, one comma-separated line each (for the summary). */
 const char *klt_tracer_attached(const struct klt_tracer *t);
 const char *klt_tracer_skipped(const struct klt_tracer *t);
@@ -79,7 +83,9 @@ size_t klt_tracer_counters(const struct klt_tracer *t, struct klt_counter *out, 
 void klt_tracer_prog_stats(const struct klt_tracer *t, FILE *f);
 void klt_tracer_stop(struct klt_tracer *t);
 
-/* /proc/kallsyms (or System.map) into a symtab: t/T as FUNC, d/D/b/B/r/R as DATA. */
+/* /proc/kallsyms (or System.map) into a symtab: t/T as FUNC, d/D/b/B/r/R as DATA. `slide` is
+ * added to every address (a System.map's link-time addresses + the KASLR offset). */
 int klt_kallsyms_load(struct klt_symtab *st, const char *path, bool *has_data);
+int klt_kallsyms_load_slid(struct klt_symtab *st, const char *path, int64_t slide, bool *has_data);
 
 #endif

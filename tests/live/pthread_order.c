@@ -6,6 +6,8 @@
  *   pthread_order consistent  lock_a -> lock_b in both threads
  *   pthread_order trylock     the inverted side uses pthread_mutex_trylock (no deadlock)
  *   pthread_order storm N     N lock/unlock pairs of nested locks from 2 threads (overload)
+ *   pthread_order heapstorm N an ABBA, then N nested pairs of never-reused heap mutexes: every
+ *                             pair is a new dependency (fills the tracer's maps: overload)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -65,6 +67,24 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "abba";
 
+	if (!strcmp(mode, "heapstorm")) {
+		long n = argc > 2 ? atol(argv[2]) : 200000;
+		/* zeroed memory is a default-initialized glibc mutex */
+		pthread_mutex_t *m = calloc((size_t)n * 2, sizeof(*m));
+
+		if (!m)
+			return 1;
+		in_thread(path_one);
+		in_thread(path_two_inverted);
+		for (long i = 0; i < n; i++) {
+			pthread_mutex_lock(&m[2 * i]);
+			pthread_mutex_lock(&m[2 * i + 1]);
+			pthread_mutex_unlock(&m[2 * i + 1]);
+			pthread_mutex_unlock(&m[2 * i]);
+		}
+		free(m);
+		return 0;
+	}
 	if (!strcmp(mode, "storm")) {
 		pthread_t t[2];
 
@@ -83,7 +103,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "trylock"))
 		in_thread(path_two_trylock);
 	else {
-		fprintf(stderr, "usage: %s abba|consistent|trylock|storm [N]\n", argv[0]);
+		fprintf(stderr, "usage: %s abba|consistent|trylock|storm [N]|heapstorm [N]\n",
+			argv[0]);
 		return 2;
 	}
 	return 0;
