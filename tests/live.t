@@ -14,6 +14,17 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
 show() { sed 's/^/#   /' "$1" | head -${2:-30}; }
+# our programs still loaded; the kernel frees a closed program after an RCU grace period, so
+# give it up to 3 s before calling it left behind
+left_progs() {
+	local i c
+	for i in 1 2 3 4 5 6; do
+		c=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)')
+		[ "$c" = 0 ] && break
+		sleep 0.5
+	done
+	echo "$c"
+}
 
 if [ "$(id -u)" != 0 ]; then
 	for t in features tracepoint-hotplug uprobe-abba uprobe-consistent uprobe-trylock detach; do
@@ -124,20 +135,20 @@ for i in 1 2 3 4 5; do
 		nok "kill -9 #$i: rc=$rc"; show "$tmp/k9.err" 5
 	fi
 done
-left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|up_pthread_mut)')
+left=$(left_progs)
 # a killed tracer's uprobe links die with its file descriptors
 if [ "$left" = 0 ]; then ok "kill -9: no program left behind"; else nok "kill -9: $left programs left"; fi
 
 # the traced command crashes: the tracer reports, detaches and exits normally
 "$KLT" --user "$tmp/pthread_order" -- sh -c 'kill -SEGV $$' >"$tmp/crash.out" 2>&1; rc=$?
-left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|up_pthread_mut)')
+left=$(left_progs)
 if [ $rc = 0 ] && [ "$left" = 0 ] && grep -q "summary" "$tmp/crash.out"; then
 	ok "crashing command: summary printed, nothing left attached"
 else nok "crashing command: rc=$rc left=$left"; show "$tmp/crash.out"; fi
 
 # an error during attach: one clear line, non-zero exit, nothing left attached
 "$KLT" --user /nonexistent/prog -d 1 >"$tmp/aerr.out" 2>&1; rc=$?
-left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|up_pthread_mut)')
+left=$(left_progs)
 if [ $rc = 2 ] && [ "$left" = 0 ] && grep -q "cannot trace:" "$tmp/aerr.out"; then
 	ok "attach error: '$(grep 'cannot trace' "$tmp/aerr.out" | head -1)', nothing left attached"
 else nok "attach error: rc=$rc left=$left"; show "$tmp/aerr.out"; fi
@@ -161,7 +172,7 @@ for sig in none TERM INT; do
 		"$KLT" >/dev/null 2>&1 & p=$!
 		sleep 2; kill -$sig $p; wait $p
 	fi
-	left=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)')
+	left=$(left_progs)
 	if [ "$left" = 0 ]; then ok "detach after ${sig/none/normal exit}: no program left"
 	else nok "detach after $sig: $left programs left"; fi
 done

@@ -47,9 +47,6 @@ mkdir -p /mnt/rw/upper /mnt/rw/work
 mount -t overlay overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work \
 	/newroot || fail "mount overlay"
 R=/newroot
-if [ -n "$SHARE" ]; then
-	mount -t 9p -o "$O9P" share "$R$SHARE" || fail "mount 9p share at $SHARE"
-fi
 mount -t proc proc $R/proc || fail "mount proc"
 mount -t sysfs sysfs $R/sys || fail "mount sysfs"
 mount -t devtmpfs devtmpfs $R/dev || fail "mount devtmpfs"
@@ -62,6 +59,12 @@ mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null ||
 mount -t bpf bpf $R/sys/fs/bpf 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp || fail "mount /tmp"
 mount -t tmpfs -o mode=0755 tmpfs $R/run
+# The share goes last: a work tree under /tmp or /run (a CI clone) must not be hidden by the
+# guest's own tmpfs mounted there.
+if [ -n "$SHARE" ]; then
+	mkdir -p "$R$SHARE" 2>/dev/null
+	mount -t 9p -o "$O9P" share "$R$SHARE" || fail "mount 9p share at $SHARE"
+fi
 KVER=$(uname -r)
 if [ -n "$MODDIR" ]; then
 	mkdir -p "$R/lib/modules/$KVER" || fail "mkdir /lib/modules/$KVER"
