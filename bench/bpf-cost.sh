@@ -18,11 +18,12 @@ table() { # FILE EMPTY_ENTRY EMPTY_EXIT: our programs vs the empty ones
 		printf "%-34s %12s %10s %12s %7s\n", "program", "runs", "ns/run", "empty ns/run", "ratio"
 		for (p in ns) {
 			if (p ~ /^empty/) continue
-			base = (p ~ /^(fx|kr|ur)_/) ? ns[ex] : ns[ee]
+			base = (p ~ /^(fx|kr|ur)_/) ? ns[ex] : (p ~ /^tp_/) ? ns["empty_tp"] : ns[ee]
 			if (base > 0) printf "%-34s %12d %10.1f %12.1f %7.2f\n", p, runs[p], ns[p], base, ns[p] / base
 		}
 		printf "%-34s %12d %10.1f\n", ee, runs[ee], ns[ee]
 		printf "%-34s %12d %10.1f\n", ex, runs[ex], ns[ex]
+		if ("empty_tp" in ns) printf "%-34s %12d %10.1f\n", "empty_tp", runs["empty_tp"], ns["empty_tp"]
 	}' "$1"
 }
 
@@ -35,29 +36,41 @@ host() {
 	local kpid=$!
 	"$B/bench/klt-empty" uprobe 12 "$libc" >"$tmp/empty.out" &
 	local epid=$!
+	"$B/bench/klt-empty" tracepoint 12 >"$tmp/empty-tp.out" &
+	local tpid=$!
 	sleep 3
 	"$prog" storm 200000
-	wait $kpid $epid || true
+	wait $kpid $epid $tpid || true
 	sysctl -q -w kernel.bpf_stats_enabled=0
 	echo "== host $(uname -r): uprobe mode, pthread storm (2 threads x 200000 nested lock pairs)"
-	cat "$tmp/klt.out" "$tmp/empty.out" | grep '^prog ' >"$tmp/host.stats" || true
+	cat "$tmp/klt.out" "$tmp/empty.out" "$tmp/empty-tp.out" | grep '^prog ' >"$tmp/host.stats" || true
 	table "$tmp/host.stats" empty_uprobe empty_uretprobe
 }
 
 guest() {
-	local k=${KLT_BENCH_KERNEL:-6.12}
+	local k=${KLT_BENCH_KERNEL:-6.12} mode
 	tests/vm/vm.sh fetch "$k" >/dev/null && tests/vm/vm.sh initramfs "$k" >/dev/null &&
 		tests/vm/vm.sh workloads >/dev/null
 	for mode in fentry kprobe; do
-		tests/vm/vm.sh run --kernel "$k" --timeout 300 -- sh -c "
+		# warm-up first (new edges, stack captures, task entries are one-time costs), then
+		# the steady state is the difference of two bpftool snapshots around the measured load
+		tests/vm/vm.sh run --kernel "$k" --timeout 400 -- sh -c "
 			sysctl -q -w kernel.bpf_stats_enabled=1
-			KLT_PROG_STATS=1 $B/kvmlocktrace --all --attach $mode -q -d 14 >/dev/null 2>/tmp/klt.out &
-			$B/bench/klt-empty $mode 14 >/tmp/empty.out &
-			sleep 3
-			build/vm/bin/lockload -t 2 -s 6 >/dev/null 2>&1 || true
-			wait
-			cat /tmp/klt.out /tmp/empty.out" 2>/dev/null | grep '^prog ' >"$tmp/$mode.stats" || true
-		echo "== guest $k (QEMU TCG): $mode mode, --all, lockload (2 threads, 6 s)"
+			$B/kvmlocktrace --all --attach $mode -q -d 60 >/dev/null 2>&1 &
+			$B/bench/klt-empty $mode 60 >/dev/null &
+			sleep 12
+			build/vm/bin/lockload -t 2 -d 3 >/dev/null 2>&1
+			bpftool prog show -j >/tmp/s0.json
+			build/vm/bin/lockload -t 2 -d 8 2>&1 | tail -1 >&2
+			bpftool prog show -j >/tmp/s1.json
+			jq -r --slurpfile a /tmp/s0.json '(\$a[0] | map({(.id|tostring): .}) | add) as \$old |
+				.[] | select(.name | test(\"^(f[ex]|k[pr]|empty)_\")) |
+				(\$old[.id|tostring] // {run_cnt: 0, run_time_ns: 0}) as \$o |
+				select(.run_cnt - \$o.run_cnt > 0) |
+				\"prog \(.name) runs \(.run_cnt - \$o.run_cnt) ns \(.run_time_ns - \$o.run_time_ns)\"' /tmp/s1.json
+			kill %1 %2 2>/dev/null; wait" 2>"$tmp/$mode.err" | grep '^prog ' >"$tmp/$mode.stats" || true
+		echo "== guest $k (QEMU TCG): $mode mode, --all, lockload -t 2 -d 8 after a 3 s warm-up"
+		grep -i "ops/s" "$tmp/$mode.err" | tail -1 | sed 's/^/   lockload: /'
 		table "$tmp/$mode.stats" "empty_$mode" "$([ $mode = fentry ] && echo empty_fexit || echo empty_kretprobe)"
 	done
 }

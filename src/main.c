@@ -238,20 +238,27 @@ static int exe_dir(char *buf, size_t len)
 }
 
 /* First existing file among: $ENV/rel, <exe>/../rel (build tree), installed path. */
-static const char *find_data(const char *envvar, const char *rel, const char *installed,
-			     char *buf, size_t len)
+/*
+ * First existing file among: $ENVVAR/rel, the build tree (<exe>/../rel, <exe>/../../rel), the
+ * install tree relative to the binary (<exe>/../<reloc>, so DESTDIR or a moved prefix still
+ * works), and the configured install path.
+ */
+static const char *find_data(const char *envvar, const char *rel, const char *reloc,
+			     const char *installed, char *buf, size_t len)
 {
 	const char *e = getenv(envvar);
 	char dir[PATH_MAX];
 
 	if (e && *e)
 		return snprintf(buf, len, "%s/%s", e, rel) < (int)len ? buf : NULL;
-	/* build trees: build/kvmlocktrace and build/asan/kvmlocktrace */
-	if (!exe_dir(dir, sizeof(dir)))
-		for (const char *up = "/..", *up2 = "/../.."; up; up = up2, up2 = NULL)
-			if (snprintf(buf, len, "%s%s/%s", dir, up, rel) < (int)len &&
+	if (!exe_dir(dir, sizeof(dir))) {
+		const char *const cand[][2] = { { "/..", rel }, { "/../..", rel }, { "/..", reloc } };
+
+		for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+			if (snprintf(buf, len, "%s%s/%s", dir, cand[i][0], cand[i][1]) < (int)len &&
 			    access(buf, R_OK) == 0)
 				return buf;
+	}
 	if (snprintf(buf, len, "%s", installed) >= (int)len)
 		return NULL;
 	return access(buf, R_OK) == 0 ? buf : NULL;
@@ -306,7 +313,8 @@ int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, con
 	if (none)
 		return 0;
 	if (!path) {
-		path = find_data("KLT_DATADIR", "rules/kvm.rules", KLT_DATADIR "/rules/kvm.rules",
+		path = find_data("KLT_DATADIR", "rules/kvm.rules", "share/kvmlocktrace/rules/kvm.rules",
+				 KLT_DATADIR "/rules/kvm.rules",
 				 pathbuf, sizeof(pathbuf));
 		if (!path) {
 			fprintf(stderr, "kvmlocktrace: warning: no default rules file found "
@@ -498,7 +506,8 @@ static int cmd_vmtest(int argc, char **argv)
 	ssize_t n;
 	char **args;
 
-	if (!find_data("KLT_VM_DIR", "tests/vm/vmtest.sh", KLT_LIBEXECDIR "/vm/vmtest.sh", script,
+	if (!find_data("KLT_VM_DIR", "tests/vm/vmtest.sh", "libexec/kvmlocktrace/vm/vmtest.sh",
+		       KLT_LIBEXECDIR "/vm/vmtest.sh", script,
 		       sizeof(script)) || access(script, R_OK)) {
 		fprintf(stderr, "kvmlocktrace: vmtest: harness script not found (looked for "
 				"tests/vm/vmtest.sh beside the build and in %s/vm)\n",
