@@ -163,6 +163,9 @@ bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/engine.sh
 	$(Q)bash bench/bpf-cost.sh
 
+# --- fuzzing: make fuzz-build | fuzz-short | fuzz [FUZZ_SECONDS=600] (tests/fuzz/README.md) ---
+include tests/fuzz/fuzz.mk
+
 # --- vmlinux.h ---------------------------------------------------------------------------
 # Regenerate from kernel BTF: make vmlinux [VMLINUX_BTF=/path/to/vmlinux-or-btf]
 vmlinux:

@@ -105,7 +105,7 @@ __u64 cnt_stack_fail = 0;
 __u64 cnt_depth_overflow = 0;
 __u64 cnt_missed_release = 0;
 /* Activity counters, per CPU so the hot path has no shared atomic (userspace sums them). */
-enum { ACT_LOCK_EVENTS, ACT_NEW_EDGES, ACT_EVENTS_SENT, ACT_MAX };
+enum { ACT_NEW_EDGES, ACT_EVENTS_SENT, ACT_MAX };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, ACT_MAX);
@@ -257,7 +257,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 		if (!st)
 			return 0;
 	}
-	act_inc(ACT_LOCK_EVENTS);
+	/* no activity count here: it would cost a map lookup on every in-scope acquisition */
 	depth = st->depth;
 	if (op != OP_TRY) {
 		for (int i = 0; i < MAX_HELD; i++) {

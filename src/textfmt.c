@@ -16,7 +16,7 @@
 #define SYNTH_LOCK_STEP 0x100ull
 #define SYNTH_FUNC_BASE 0xffffffff80000000ull /* + 0x10000 * k: functions named only in text */
 #define SYNTH_FUNC_STEP 0x10000ull
-#define MAX_STACK_ID (1 << 24)
+#define MAX_STACK_ID (1 << 20) /* ids index a dense table: bounds it at 16 MiB */
 #define TS_STEP 1000
 
 struct tok {
@@ -54,13 +54,13 @@ enum op_class { OPC_LOCK, OPC_CPUHP_ENTER, OPC_CPUHP_EXIT, OPC_PM, OPC_FUNC, OPC
 
 struct op_desc {
 	const char *name;
-	uint16_t type;
+	uint32_t type; /* enum klt_ev_type, or OP_LOCK_BOTH (outside the 16-bit event range) */
 	uint8_t cls;
 	uint8_t kind_opt;     /* 1: default srcu, 2: default last seen (else mutex), 0: required */
 	uint8_t default_mode;
 };
 
-#define OP_LOCK_BOTH 0xffff /* "lock": ATTEMPT then ACQUIRED */
+#define OP_LOCK_BOTH 0x10000u /* "lock": ATTEMPT then ACQUIRED; no event type can be it */
 
 static const struct op_desc ops[] = {
 	{ "lock", OP_LOCK_BOTH, OPC_LOCK, 0, KLT_MODE_WRITE },

@@ -6,7 +6,8 @@
 
 #include "trace.h"
 
-#define KLT_MAX_STACK_ID (1 << 24) /* stack ids beyond this are corruption, not data */
+#define KLT_MAX_STACK_ID (1 << 20) /* stack ids beyond this are corruption, not data: the
+				    * table is dense, a huge id must not cost memory */
 
 void klt_trace_init(struct klt_trace *t)
 {

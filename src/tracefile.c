@@ -23,7 +23,7 @@
 #define EVENTS_PER_CHUNK 4096
 #define SPILL_PAYLOAD (4u << 20)   /* emit a SYMBOLS/STACKS chunk once it grows past this */
 #define OUTBUF_FLUSH (1u << 20)	   /* write() serialized chunks once this much is queued */
-#define MAX_STACK_ID (1 << 24)
+#define MAX_STACK_ID (1 << 20) /* ids index a dense table: bounds it at 16 MiB */
 
 enum chunk_type {
 	CH_INFO = 1,
@@ -679,7 +679,14 @@ static int parse_symbols(struct klt_trace *t, const uint8_t *p, size_t len)
 				return -EINVAL;
 			ml = p[i + 17];
 			nl = get16(p + i + 18);
-			if (len - i - 20 < nl + ml)
+			if (len - i - 20 < nl + ml || nl == 0)
+				return -EINVAL; /* names are never empty */
+			if (p[i + 16] != KLT_SYM_FUNC && p[i + 16] != KLT_SYM_DATA &&
+			    p[i + 16] != KLT_SYM_CLASS) {
+				i += 20 + nl + ml; /* a newer symbol type: skip it */
+				continue;
+			}
+			if (memchr(p + i + 20, '\0', nl + ml))
 				return -EINVAL;
 			if (pass) {
 				name = strndup((const char *)p + i + 20, nl);
@@ -757,15 +764,27 @@ static int parse_events(struct klt_trace *t, const uint8_t *p, size_t len)
 /* COUNTERS chunks are snapshots: a later value replaces an earlier one of the same name. */
 static int parse_counters(struct klt_trace *t, const uint8_t *p, size_t len)
 {
-	size_t i, pass;
+	size_t i, pass, fresh = 0;
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < len;) {
 			size_t nl = p[i], k;
 			char name[sizeof(t->counters[0].name)];
 
-			if (len - i - 1 < nl + 8 || nl >= sizeof(name))
+			if (len - i - 1 < nl + 8 || nl >= sizeof(name) || nl == 0 ||
+			    memchr(p + i + 1, '\0', nl))
 				return -EINVAL;
+			if (!pass) {
+				/* validate first: more names than fit make the chunk malformed,
+				 * before anything of it is applied */
+				memcpy(name, p + i + 1, nl);
+				name[nl] = '\0';
+				for (k = 0; k < t->ncounters; k++)
+					if (!strcmp(t->counters[k].name, name))
+						break;
+				if (k == t->ncounters && t->ncounters + ++fresh > KLT_MAX_COUNTERS)
+					return -EINVAL;
+			}
 			if (pass) {
 				memcpy(name, p + i + 1, nl);
 				name[nl] = '\0';

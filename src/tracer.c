@@ -961,7 +961,7 @@ size_t klt_tracer_counters(const struct klt_tracer *t, struct klt_counter *out, 
 		{ "depth_overflow", b->cnt_depth_overflow },
 		{ "missed_release", b->cnt_missed_release },
 	};
-	static const char *const act[] = { "lock_events", "new_edges", "events_sent" };
+	static const char *const act[] = { "new_edges", "events_sent" };
 	int ncpu = libbpf_num_possible_cpus();
 	size_t n = 0;
 

@@ -364,8 +364,8 @@ static void test_errors(void **state)
 		     "[MODULE])");
 	expect_error("@sym 0x10 T f kvm\n",
 		     "scn.txt:1:15: unexpected 'kvm' (expected size=0xN or [MODULE])");
-	expect_error("@stack 16777216 0x1\n", "scn.txt:1:8: stack id 16777216 out of range (max "
-		     "16777215)");
+	expect_error("@stack 1048576 0x1\n", "scn.txt:1:8: stack id 1048576 out of range (max "
+		     "1048575)");
 	expect_error("@stack 1 0x1\n@stack 1 0x2\n",
 		     "scn.txt:2:8: stack 1 already defined with other frames");
 	expect_error("@counter a_name_that_is_far_too_long_for_it 1\n",
