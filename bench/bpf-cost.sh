@@ -56,8 +56,8 @@ guest() {
 		# the steady state is the difference of two bpftool snapshots around the measured load
 		tests/vm/vm.sh run --kernel "$k" --timeout 400 -- sh -c "
 			sysctl -q -w kernel.bpf_stats_enabled=1
-			$B/kvmlocktrace --all --attach $mode -q -d 60 >/dev/null 2>&1 &
-			$B/bench/klt-empty $mode 60 >/dev/null &
+			$B/kvmlocktrace --all --attach $mode -q -d 60 >/dev/null 2>&1 & k=\$!
+			$B/bench/klt-empty $mode 60 >/dev/null & e=\$!
 			sleep 12
 			build/vm/bin/lockload -t 2 -d 3 >/dev/null 2>&1
 			bpftool prog show -j >/tmp/s0.json
@@ -68,9 +68,10 @@ guest() {
 				(\$old[.id|tostring] // {run_cnt: 0, run_time_ns: 0}) as \$o |
 				select(.run_cnt - \$o.run_cnt > 0) |
 				\"prog \(.name) runs \(.run_cnt - \$o.run_cnt) ns \(.run_time_ns - \$o.run_time_ns)\"' /tmp/s1.json
-			kill %1 %2 2>/dev/null; wait" 2>"$tmp/$mode.err" | grep '^prog ' >"$tmp/$mode.stats" || true
+			kill \$k \$e 2>/dev/null; wait" >"$tmp/$mode.out" 2>&1 || true
+		grep '^prog ' "$tmp/$mode.out" >"$tmp/$mode.stats" || true
 		echo "== guest $k (QEMU TCG): $mode mode, --all, lockload -t 2 -d 8 after a 3 s warm-up"
-		grep -i "ops/s" "$tmp/$mode.err" | tail -1 | sed 's/^/   lockload: /'
+		{ grep -i "ops/s" "$tmp/$mode.out" || true; } | tail -1 | sed 's/^/   lockload: /'
 		table "$tmp/$mode.stats" "empty_$mode" "$([ $mode = fentry ] && echo empty_fexit || echo empty_kretprobe)"
 	done
 }
