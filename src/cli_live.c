@@ -125,8 +125,8 @@ static const struct argp_option live_opts[] = {
 	{ "no-rules", 'R', NULL, 0, "Check no documented-order rules", 0 },
 	{ "quiet", 'q', NULL, 0, "Do not print findings as they are found", 0 },
 	{ "btf", 'B', "FILE", 0, "BTF (or vmlinux) of the running kernel, if it exposes none", 0 },
-	{ "symbols", 'S', "FILE", 0, "System.map of the running kernel: names static locks when "
-				     "kallsyms has no data symbols", 0 },
+	{ "symbols", 'S', "FILE", 0, "System.map or vmlinux of the running kernel: names static "
+				     "locks when kallsyms has no data symbols", 0 },
 	{ 0 },
 };
 

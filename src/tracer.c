@@ -191,8 +191,8 @@ static uint64_t file_sym_addr(const char *path, const char *name)
 }
 
 /*
- * Kernel symbols: /proc/kallsyms, plus a System.map when given (kallsyms lacks data symbols
- * without CONFIG_KALLSYMS_ALL, so static locks have no names there). The map's link-time
+ * Kernel symbols: /proc/kallsyms, plus a System.map or a vmlinux when given (kallsyms lacks data
+ * symbols without CONFIG_KALLSYMS_ALL, so static locks have no names there). Link-time
  * addresses are slid by the KASLR offset measured on _stext.
  */
 static int load_ksyms(struct klt_symtab *st, const char *symbols, char *msg, size_t msglen)
@@ -205,17 +205,40 @@ static int load_ksyms(struct klt_symtab *st, const char *symbols, char *msg, siz
 	}
 	if (symbols) {
 		const struct klt_sym *run = klt_symtab_by_name(st, "_stext", KLT_SYM_FUNC);
-		uint64_t link = file_sym_addr(symbols, "_stext");
+		char magic[4] = { 0 };
+		FILE *f = fopen(symbols, "rb");
+		uint64_t link = 0;
+		bool elf;
 
-		if (!link) {
-			snprintf(msg, msglen, "--symbols %s: no _stext symbol (not a System.map?)",
-				 symbols);
-			return -EINVAL;
-		}
-		err = klt_kallsyms_load_slid(st, symbols, run ? (int64_t)(run->addr - link) : 0,
-					     NULL);
-		if (err) {
+		if (!f) {
+			err = -errno;
 			snprintf(msg, msglen, "--symbols %s: %s", symbols, strerror(-err));
+			return err;
+		}
+		elf = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\177ELF", 4);
+		fclose(f);
+		if (elf) {
+			/* a vmlinux: its symbol table, slid like a System.map */
+			struct klt_symtab *tmp = klt_symtab_new();
+
+			err = tmp ? klt_usym_elf_syms(symbols, tmp, 0, &link) : -ENOMEM;
+			klt_symtab_free(tmp);
+			if (!err && link)
+				err = klt_usym_elf_syms(symbols, st,
+							run ? (int64_t)(run->addr - link) : 0, NULL);
+		} else {
+			link = file_sym_addr(symbols, "_stext");
+			if (link)
+				err = klt_kallsyms_load_slid(st, symbols,
+							     run ? (int64_t)(run->addr - link) : 0,
+							     NULL);
+		}
+		if (!err && !link)
+			err = -EINVAL;
+		if (err) {
+			snprintf(msg, msglen, "--symbols %s: %s", symbols,
+				 err == -EINVAL ? "no _stext symbol (not a System.map or vmlinux?)"
+						: strerror(-err));
 			return err;
 		}
 	}

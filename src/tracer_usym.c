@@ -150,6 +150,27 @@ static void elf_free(struct elf_file *ef)
 	free(ef);
 }
 
+int klt_usym_elf_syms(const char *path, struct klt_symtab *st, int64_t slide, uint64_t *stext)
+{
+	struct elf_file *ef = elf_load(path);
+	int err = 0;
+
+	if (!ef)
+		return -ENOMEM;
+	if (!ef->nsyms)
+		err = -ENOENT; /* not an ELF file, or stripped */
+	for (size_t i = 0; i < ef->nsyms && !err; i++) {
+		const struct esym *s = &ef->syms[i];
+
+		if (stext && !strcmp(s->name, "_stext"))
+			*stext = s->vaddr;
+		err = klt_symtab_add(st, s->vaddr + (uint64_t)slide, s->size, s->type, s->name,
+				     NULL);
+	}
+	elf_free(ef);
+	return err;
+}
+
 bool klt_usym_defines(const char *path, const char *sym)
 {
 	struct elf_file *ef = elf_load(path);

@@ -15,6 +15,9 @@ struct klt_usym *klt_usym_new(void);
 void klt_usym_free(struct klt_usym *u);
 /* Does the ELF file at path define (not import) function `sym`? */
 bool klt_usym_defines(const char *path, const char *sym);
+/* Add every function and object symbol of an ELF file (e.g. a vmlinux) to st, each address
+ * plus slide; `_stext` of the file is returned in *stext (0 if absent). 0 or -errno. */
+int klt_usym_elf_syms(const char *path, struct klt_symtab *st, int64_t slide, uint64_t *stext);
 /* File offset of function `sym` in the ELF file at path (for uprobes), or -ENOENT. Versioned
  * duplicates (foo@GLIBC_2.2.5, foo@@GLIBC_2.34) at one address are the same function. */
 int klt_usym_func_offset(const char *path, const char *sym, uint64_t *off);
