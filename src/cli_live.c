@@ -485,7 +485,8 @@ int klt_cmd_features(void)
 	printf("BTF:          %s\n", f.btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
 	printf("fentry/fexit: %s", f.fentry ? "yes\n" : "no");
 	if (!f.fentry)
-		printf(" (trial load: %s)\n", strerror(-f.fentry_err));
+		printf(f.btf ? " (trial load: %s)\n" : " (needs the kernel's BTF)\n",
+		       strerror(-f.fentry_err));
 	printf("kprobes:      %s\n", f.kprobe ? "yes" : "no (no kprobe PMU)");
 	printf("tracepoints:  %s\n", f.tracepoints ? "yes (cpuhp, lock, power)" : "no");
 	printf("uprobes:      %s\n", f.uprobe ? "yes" : "no");

@@ -878,7 +878,9 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 		t->mode = o->user ? KLT_ATTACH_TRACEPOINT : f.auto_mode;
 		if (!o->user)
 			snprintf(t->reason, sizeof(t->reason), "auto: fentry %s, kprobes %s -> %s",
-				 f.fentry ? "allowed" : strerror(-f.fentry_err),
+				 f.fentry ? "allowed" : !f.btf ?
+				 "needs the kernel's BTF (--btf only serves CO-RE)" :
+				 strerror(-f.fentry_err),
 				 f.kprobe ? "available" : "not available (no kprobe PMU)",
 				 klt_attach_name(t->mode));
 	}

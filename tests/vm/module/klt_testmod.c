@@ -14,6 +14,8 @@
  *   d1, d2   rwsem cycle: d1 takes down_read(rwsem_s) then mutex_n; d2 takes mutex_n then
  *            down_write(rwsem_s).
  *   e        control: mutex_e1 then mutex_e2, always in that order (no finding expected).
+ *   s        "N" (default 100000): lock storm for overload tests: N nested pairs of fresh
+ *            heap mutexes, every pair a new dependency, always lower index first (no cycle).
  *   addrs    (read) "name address" of every lock above, for tests to name them.
  *   stats    (read) counters: runs of each case, hotplug callbacks, suspends seen with mutex_c held.
  *
@@ -29,6 +31,8 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/seq_file.h>
 #include <linux/suspend.h>
 #include <linux/uaccess.h>
@@ -50,8 +54,8 @@ EXPORT_SYMBOL_GPL(klt_testmod_rwsem_s);
 EXPORT_SYMBOL_GPL(klt_testmod_mutex_e1);
 EXPORT_SYMBOL_GPL(klt_testmod_mutex_e2);
 
-enum klt_case { CASE_A1, CASE_A2, CASE_B, CASE_C, CASE_D1, CASE_D2, CASE_E, NR_CASES };
-static const char *const case_names[NR_CASES] = { "a1", "a2", "b", "c", "d1", "d2", "e" };
+enum klt_case { CASE_A1, CASE_A2, CASE_B, CASE_C, CASE_D1, CASE_D2, CASE_E, CASE_S, NR_CASES };
+static const char *const case_names[NR_CASES] = { "a1", "a2", "b", "c", "d1", "d2", "e", "s" };
 
 static atomic_t case_runs[NR_CASES];
 static atomic_t online_calls;		/* hotplug ONLINE callback runs (took mutex_m) */
@@ -187,9 +191,36 @@ static int case_e(unsigned int arg)
 	return 0;
 }
 
+/* Every pair is two never-reused mutexes: a tracer sees N new instance edges, far more than
+ * its in-kernel edge map holds, and all of them from the same two call sites. */
+static int case_s(unsigned int n)
+{
+	struct mutex *m;
+	unsigned int i;
+
+	if (!n)
+		n = 100000;
+	n = min(n, 1U << 20);
+	m = kvmalloc_array(2 * (size_t)n, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < 2 * n; i++)
+		mutex_init(&m[i]);
+	for (i = 0; i < n; i++) {
+		mutex_lock(&m[2 * i]);
+		mutex_lock(&m[2 * i + 1]);
+		mutex_unlock(&m[2 * i + 1]);
+		mutex_unlock(&m[2 * i]);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	kvfree(m);
+	return 0;
+}
+
 static int (*const case_fns[NR_CASES])(unsigned int) = {
 	[CASE_A1] = case_a1, [CASE_A2] = case_a2, [CASE_B] = case_b, [CASE_C] = case_c,
-	[CASE_D1] = case_d1, [CASE_D2] = case_d2, [CASE_E] = case_e,
+	[CASE_D1] = case_d1, [CASE_D2] = case_d2, [CASE_E] = case_e, [CASE_S] = case_s,
 };
 
 /* --- suspend observation ------------------------------------------------------------------------ */
