@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Hardening on a real kernel (stock Debian 6.12 under QEMU, tests/vm/vm.sh), one boot running
+# Hardening on real kernels (stock Debian 6.1 and 6.12 under QEMU, tests/vm/vm.sh), one boot each running
 # tests/vmtrace/hardening.sh:
 #  - a kernel lock storm (klt_testmod case s: 300 000 never-reused mutex pairs from two writers,
 #    after the module's ABBA) under `record --all`, fentry and kprobe mode: the edge map overflows,
@@ -8,7 +8,8 @@
 #    report, the tracer's memory stays bounded, and the ABBA recorded before is still reported;
 #  - a kernel without BTF (/sys/kernel/btf hidden by a tmpfs): `features` says so, `record` fails
 #    with one line naming --btf (exit 2), `--btf FILE` falls back to kprobes and finds the ABBA,
-#    and a missing --btf file is one line naming it (exit 2).
+#    and a missing --btf file is one line naming it (exit 2);
+#  - functions this kernel lacks (pre-6.12 KVM names) are skipped and listed.
 # A guest that cannot boot is a failure; only a machine without qemu is a skip.
 set -u
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 show() { sed 's/^/#   /' "$1" | tail -${2:-25}; }
-kernels=${KLT_VM_HARDENING_KERNELS:-6.12}
+kernels=${KLT_VM_HARDENING_KERNELS:-6.1 6.12}
 RSS_LIMIT_KB=$((256 * 1024))
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -50,6 +51,12 @@ for k in $kernels; do
 		if grep -q "^status 0$" "$log" && grep -q "tracing in $mode mode" "$log"; then
 			ok "$k $mode storm: recorded in $mode mode and exited 0"
 		else nok "$k $mode storm: recording failed"; show "$log" 15; fi
+		# functions this kernel lacks are skipped and listed, the rest attached
+		case $k in 6.1) gone=kvm_enable_virtualization ;; *) gone=hardware_enable_nolock ;; esac
+		if [ $mode = fentry ] && grep -qE "^hooks missing on this kernel \(skipped\):.* $gone(,|$)" "$log" &&
+		   grep -qE "^hooks attached:.* mutex_lock," "$log"; then
+			ok "$k storm: missing functions are listed as skipped ($gone), present ones attached"
+		elif [ $mode = fentry ]; then nok "$k storm: skipped/attached hook lists"; grep "^hooks" "$log" | sed 's/^/#   /'; fi
 		drops=$(grep '^drops:' "$log" | head -1)
 		full=$(sed -n 's/^drops:.*edge_map_full=\([0-9]*\).*/\1/p' "$log" | head -1)
 		echo "# $k $mode storm: $drops"
