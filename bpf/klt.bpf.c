@@ -38,6 +38,7 @@ struct task_state {
 	__u32 nwatched;	 /* watched locks among the held ones */
 	__u32 in_cpuhp;	 /* inside a cpuhp callback (nesting count) */
 	__u32 cpuhp_atomic;
+	__u32 nest;	 /* enum nest_state: inside mm_take_all_locks() .. mm_drop_all_locks() */
 	/* blocking acquire in progress (entry seen, exit not yet) */
 	__u64 pend_lock;
 	__u64 pend_ip;
@@ -234,6 +235,16 @@ static __always_inline __u64 call_site(void *ctx, enum ipsrc src)
 	return ra;
 }
 
+/*
+ * lockdep's nest_lock: mm_take_all_locks() takes every i_mmap_rwsem and anon_vma lock of an mm
+ * in no particular order, serialized by the mmap_lock it holds for write (the kernel says
+ * down_write_nest_lock(), which is plain down_write() without lockdep). Lockdep checks no order
+ * among them; neither do we: inside mm_take_all_locks() an acquisition gets its edges from the
+ * locks held outside but is not pushed, so the next one has no edge from it; until
+ * mm_drop_all_locks() returns, releases of such untracked locks are not "missed".
+ */
+enum nest_state { NEST_NONE, NEST_TAKING, NEST_HELD };
+
 static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode,
 				     enum ipsrc ipsrc, enum op op, bool user)
 {
@@ -315,7 +326,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 		else if (op != OP_TRY)
 			ev_lock(KLT_EV_ATTEMPT, lock, kind, mode, ip, stack_id, 0);
 	}
-	if (op == OP_SYNC)
+	if (op == OP_SYNC || st->nest == NEST_TAKING)
 		return 0;
 	st->pend_lock = lock;
 	st->pend_ip = ip;
@@ -395,7 +406,7 @@ static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 		return 0;
 	st = task_get(tid, false);
 	if (!st || !st->depth) {
-		if (trace_all && st)
+		if (trace_all && st && st->nest == NEST_NONE)
 			__sync_fetch_and_add(&cnt_missed_release, 1);
 		return 0;
 	}
@@ -409,7 +420,7 @@ static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 		}
 	}
 	if (found < 0) {
-		if (trace_all)
+		if (trace_all && st->nest == NEST_NONE)
 			__sync_fetch_and_add(&cnt_missed_release, 1);
 		return 0;
 	}
@@ -572,6 +583,55 @@ HOOK_HOLD_HOTPLUG(__cpuhp_remove_state)
 HOOK_HOLD_HOTPLUG(__cpuhp_state_add_instance)
 HOOK_HOLD_HOTPLUG(__cpuhp_state_remove_instance)
 
+static __always_inline int nest_set(enum nest_state from, enum nest_state to)
+{
+	struct task_state *st;
+
+	if (filtered())
+		return 0;
+	st = task_get((__u32)bpf_get_current_pid_tgid(), to != NEST_NONE);
+	if (st && (from == NEST_NONE || st->nest == from))
+		st->nest = to;
+	return 0;
+}
+
+/* take: entry starts the section; a failed take (-EINTR) has dropped the locks already */
+SEC("fentry/mm_take_all_locks")
+int BPF_PROG(fe_mm_take_all_locks)
+{
+	return nest_set(NEST_NONE, NEST_TAKING);
+}
+
+SEC("fexit/mm_take_all_locks")
+int BPF_PROG(fx_mm_take_all_locks, void *mm, int ret)
+{
+	return nest_set(NEST_TAKING, ret ? NEST_NONE : NEST_HELD);
+}
+
+SEC("fexit/mm_drop_all_locks")
+int BPF_PROG(fx_mm_drop_all_locks)
+{
+	return nest_set(NEST_NONE, NEST_NONE);
+}
+
+SEC("kprobe/mm_take_all_locks")
+int BPF_KPROBE(kp_mm_take_all_locks)
+{
+	return nest_set(NEST_NONE, NEST_TAKING);
+}
+
+SEC("kretprobe/mm_take_all_locks")
+int BPF_KRETPROBE(kr_mm_take_all_locks, int ret)
+{
+	return nest_set(NEST_TAKING, ret ? NEST_NONE : NEST_HELD);
+}
+
+SEC("kretprobe/mm_drop_all_locks")
+int BPF_KRETPROBE(kr_mm_drop_all_locks)
+{
+	return nest_set(NEST_NONE, NEST_NONE);
+}
+
 /* cpus_read_lock()/cpus_read_unlock() take no argument: the lock is cpu_hotplug_lock. */
 SEC("fentry/cpus_read_lock")
 int BPF_PROG(fe_cpus_read_lock)
@@ -708,6 +768,48 @@ HOOK_FUNC(kvm_enable_virtualization)
 HOOK_FUNC(kvm_disable_virtualization)
 HOOK_FUNC(hardware_enable_nolock)
 HOOK_FUNC(kvm_enable_virtualization_cpu)
+
+/*
+ * KVM objects: a hook on a function that is handed a new struct kvm / struct kvm_vcpu early
+ * (before its locks are used) tells userspace the object's address; it names the locks inside
+ * from BTF (kvm->slots_lock, vcpu->mutex, ...), so per-VM locks get their lockdep-style class
+ * names and the rules about them apply.
+ */
+static __always_inline int obj_ev(void *ctx, void *obj, __u32 objkind)
+{
+	struct klt_event *e;
+
+	if (!obj || filtered())
+		return 0;
+	e = ev_reserve(KLT_EV_FUNC_ENTER);
+	if (!e)
+		return 0;
+	e->lock = bpf_get_func_ip(ctx);
+	e->flags = KLT_F_OBJECT;
+	/* aux0 | aux1 << 32 in one store: fentry hands a typed pointer, which the verifier does
+	 * not let us shift */
+	*(void **)&e->aux0 = obj;
+	e->aux2 = (__s32)objkind;
+	ev_submit(e);
+	return 0;
+}
+
+#define HOOK_OBJ(fn, objkind)                                                                   \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fe_##fn, void *obj)                                                        \
+	{                                                                                       \
+		return obj_ev(ctx, obj, objkind);                                        \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kp_##fn, void *obj)                                                      \
+	{                                                                                       \
+		return obj_ev(ctx, obj, objkind);                                        \
+	}
+
+/* kvm_create_vm() initializes the VM's locks, then calls kvm_arch_init_vm(kvm, type);
+ * kvm_vm_ioctl_create_vcpu() calls kvm_arch_vcpu_create(vcpu) after kvm_vcpu_init(). */
+HOOK_OBJ(kvm_arch_init_vm, KLT_OBJ_KVM)
+HOOK_OBJ(kvm_arch_vcpu_create, KLT_OBJ_VCPU)
 
 /* Module-qualified kprobes (vmlinux has a paravirt kvm_suspend too): attached by userspace. */
 SEC("kprobe")

@@ -100,6 +100,11 @@ enum klt_pm_phase {
 #define KLT_F_USER	   (1u << 3) /* user-space lock (uprobe) */
 #define KLT_F_IMPLICIT	   (1u << 4) /* implied hold: cpu_hotplug_lock during a cpuhp callback,
 					      taken by the task driving the hotplug operation */
+#define KLT_F_OBJECT	   (1u << 5) /* ring buffer only, never recorded: FUNC_ENTER of an object
+					* hook; aux0 | aux1 << 32 = the object it was given, aux2 =
+					* enum klt_obj. The tracer names the locks inside the object
+					* (explicit classes such as kvm->slots_lock) and records a plain
+					* FUNC_ENTER. */
 #define KLT_F_HELD_MODE_SHIFT 16    /* EDGE: held lock's enum klt_mode in bits 16..19 */
 #define KLT_F_HELD_KIND_SHIFT 20    /* EDGE: held lock's enum klt_lock_kind in bits 20..27 */
 #define KLT_F_HELD_MODE(f) (((f) >> KLT_F_HELD_MODE_SHIFT) & 0xf)
@@ -121,6 +126,13 @@ enum klt_pm_phase {
  *                  first sightings (plus full events for watched locks), so per-task held
  *                  stacks are kept in BPF and edges need not be re-derived in userspace.
  */
+/* Kernel objects whose locks the tracer names from BTF (KLT_F_OBJECT). */
+enum klt_obj {
+	KLT_OBJ_KVM = 1,  /* struct kvm: kvm->lock, kvm->slots_lock, kvm->srcu, ... */
+	KLT_OBJ_VCPU = 2, /* struct kvm_vcpu: vcpu->mutex, ... */
+	KLT_OBJ_MAX
+};
+
 struct klt_event {
 	__u16 type;	 /* enum klt_ev_type */
 	__u8 kind;	 /* enum klt_lock_kind */
@@ -141,5 +153,10 @@ struct klt_event {
 };
 
 _Static_assert(sizeof(struct klt_event) == 80, "klt_event is part of the trace-file ABI");
+/* BPF writes a 64-bit address into aux0 | aux1 << 32 with one store (little-endian) */
+_Static_assert(__builtin_offsetof(struct klt_event, aux0) % 8 == 0 &&
+		       __builtin_offsetof(struct klt_event, aux1) ==
+			       __builtin_offsetof(struct klt_event, aux0) + 4,
+	       "aux0/aux1 form one aligned 64-bit field");
 
 #endif /* KLT_ABI_H */

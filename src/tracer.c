@@ -46,6 +46,17 @@ static bool is_lock_function(const char *name)
 	return false;
 }
 
+/* A lock member of a kernel object: its offset and its lockdep-style class name. */
+struct obj_lock {
+	uint32_t off;
+	char name[64];
+};
+
+struct obj_layout {
+	struct obj_lock *locks;
+	size_t n, cap;
+};
+
 struct klt_tracer {
 	struct klt_bpf *skel;
 	struct ring_buffer *rb;
@@ -67,6 +78,7 @@ struct klt_tracer {
 	char attached[4096];
 	char skipped[4096];
 	int err;		    /* first callback error */
+	struct obj_layout objs[KLT_OBJ_MAX]; /* locks inside struct kvm / kvm_vcpu, from BTF */
 };
 
 const char *klt_attach_name(enum klt_attach a)
@@ -717,6 +729,107 @@ static int emit_stack(struct klt_tracer *t, pid_t pid, int32_t *idp, uint64_t ip
 	return t->cbs.stack ? t->cbs.stack(t->cbs.ctx, id, ips, nr) : 0;
 }
 
+/* ---- kernel objects: name the locks inside struct kvm / struct kvm_vcpu from BTF ---------- */
+
+/* Lock types the tracer hooks (spinlocks and rwlocks are not traced: not named either). */
+static bool is_traced_lock_type(const char *name)
+{
+	static const char *const types[] = { "mutex", "rw_semaphore", "percpu_rw_semaphore",
+					     "srcu_struct" };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(name, types[i]))
+			return true;
+	return false;
+}
+
+static void layout_walk(struct obj_layout *L, const struct btf *btf, __u32 id, uint32_t base,
+			const char *prefix, int depth)
+{
+	const struct btf_type *st = btf__type_by_id(btf, id);
+	const struct btf_member *m;
+
+	if (!st || (!btf_is_struct(st) && !btf_is_union(st)))
+		return;
+	m = btf_members(st);
+	for (__u16 i = 0; i < btf_vlen(st); i++, m++) {
+		const char *mname = btf__name_by_offset(btf, m->name_off);
+		int tid = btf__resolve_type(btf, m->type);
+		const struct btf_type *mt = tid > 0 ? btf__type_by_id(btf, tid) : NULL;
+		uint32_t off = base + btf_member_bit_offset(st, i) / 8;
+		char name[64];
+
+		if (!mt || (!btf_is_struct(mt) && !btf_is_union(mt)))
+			continue; /* arrays of locks and pointers are not named */
+		if (snprintf(name, sizeof(name), "%s%s", prefix, mname ? mname : "") >=
+		    (int)sizeof(name))
+			continue; /* never a truncated (misleading) name */
+		if (is_traced_lock_type(btf__name_by_offset(btf, mt->name_off))) {
+			if (!mname || !*mname)
+				continue;
+			if (L->n == L->cap) {
+				size_t cap = L->cap ? 2 * L->cap : 16;
+				struct obj_lock *nl = realloc(L->locks, cap * sizeof(*nl));
+
+				if (!nl)
+					return;
+				L->locks = nl;
+				L->cap = cap;
+			}
+			L->locks[L->n].off = off;
+			snprintf(L->locks[L->n].name, sizeof(L->locks[L->n].name), "%s", name);
+			L->n++;
+		} else if (depth < 3) {
+			char sub[64];
+
+			/* nested (kvm->arch.apic_map_lock) and anonymous members */
+			if (snprintf(sub, sizeof(sub), "%s%s", mname && *mname ? name : prefix,
+				     mname && *mname ? "." : "") >= (int)sizeof(sub))
+				continue;
+			layout_walk(L, btf, (__u32)tid, off, sub, depth + 1);
+		}
+	}
+}
+
+static void load_layouts(struct klt_tracer *t, const struct btf *vmlinux, const struct btf *kvm)
+{
+	static const struct {
+		enum klt_obj obj;
+		const char *type, *prefix;
+	} objs[] = { { KLT_OBJ_KVM, "kvm", "kvm->" }, { KLT_OBJ_VCPU, "kvm_vcpu", "vcpu->" } };
+
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		const struct btf *btf = kvm ? kvm : vmlinux;
+		int id = btf ? btf__find_by_name_kind(btf, objs[i].type, BTF_KIND_STRUCT) : -1;
+
+		if (id > 0)
+			layout_walk(&t->objs[objs[i].obj], btf, (__u32)id, 0, objs[i].prefix, 0);
+	}
+}
+
+/* FUNC_ENTER of an object hook: name every lock inside the object, then record the entry. */
+static int emit_object(struct klt_tracer *t, struct klt_event *ev)
+{
+	uint64_t obj = ev->aux0 | (uint64_t)ev->aux1 << 32;
+	unsigned kind = (unsigned)ev->aux2;
+	int err = 0;
+
+	if (kind < KLT_OBJ_MAX) {
+		const struct obj_layout *L = &t->objs[kind];
+
+		for (size_t i = 0; i < L->n && !err; i++) {
+			struct klt_sym s = { .addr = obj + L->locks[i].off, .type = KLT_SYM_CLASS,
+					     .name = L->locks[i].name };
+
+			err = emit_sym(t, &s);
+		}
+	}
+	ev->flags = 0;
+	ev->aux0 = ev->aux1 = 0;
+	ev->aux2 = 0;
+	return err;
+}
+
 static uint32_t fnv1a(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -757,7 +870,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case KLT_EV_FUNC_ENTER:
 	case KLT_EV_FUNC_EXIT:
 	case KLT_EV_CPUHP_ENTER:
-		err = emit_code(t, ev.pid, ev.lock, &name);
+		if (ev.type == KLT_EV_FUNC_ENTER && (ev.flags & KLT_F_OBJECT))
+			err = emit_object(t, &ev);
+		err = err ?: emit_code(t, ev.pid, ev.lock, &name);
 		break;
 	case KLT_EV_EDGE: {
 		uint64_t held = ev.aux0 | (uint64_t)ev.aux1 << 32;
@@ -814,6 +929,7 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	if (t->opts.ringbuf_mb)
 		bpf_map__set_max_entries(t->skel->maps.events, t->opts.ringbuf_mb << 20);
 	configure_autoload(t, vmlinux, kvm);
+	load_layouts(t, vmlinux, kvm);
 	err = klt_bpf__load(t->skel);
 	if (err)
 		snprintf(msg, msglen, "loading %s programs failed: %s%s", klt_attach_name(t->mode),
@@ -1041,5 +1157,7 @@ void klt_tracer_stop(struct klt_tracer *t)
 	klt_symtab_free(t->emitted);
 	klt_usym_free(t->usym);
 	free(t->stack_seen);
+	for (size_t i = 0; i < KLT_OBJ_MAX; i++)
+		free(t->objs[i].locks);
 	free(t);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # guest.sh OUTDIR KO: runs inside a VM-tier guest (tests/vm/vm.sh run). For each attach mode
-# (fentry, kprobe) records the KVM + CPU-hotplug workload and the deliberate-bug module's cases
+# (fentry, kprobe) records the KVM + CPU-hotplug workload, VMs under --all, and the deliberate-bug
+# module's cases
 # into OUTDIR (on the shared work tree), then, last because 9p dies after a suspend, records the
 # module's suspend case from tmpfs and prints its JSON report between markers on stdout.
 set -u
@@ -33,6 +34,11 @@ for mode in fentry kprobe; do
 	"$klt" record --attach "$mode" -f -o "$out/kvm-$mode.klt" -- \
 		sh -c "$workload" >"$out/kvm-$mode.log" 2>&1
 	echo "status $?" >>"$out/kvm-$mode.log"
+	# every mutex/rwsem while VMs are created and run: per-VM locks named from BTF, the
+	# mm_take_all_locks() nest section of mmu_notifier_register(), no false cycle
+	"$klt" record --all --attach "$mode" -f -o "$out/kvmall-$mode.klt" -- \
+		build/vm/bin/kvmloop -n 4 -t 2 >"$out/kvmall-$mode.log" 2>&1
+	echo "status $?" >>"$out/kvmall-$mode.log"
 	"$klt" record --all --attach "$mode" -f -o "$out/mod-$mode.klt" -- \
 		sh tests/vmtrace/module-cases.sh >"$out/mod-$mode.log" 2>&1
 	echo "status $?" >>"$out/mod-$mode.log"
