@@ -59,6 +59,7 @@ enum {
 	PD_FEAT_NRCPUS = 7,
 	PD_FEAT_CMDLINE = 11,
 	PD_FEAT_EVENT_DESC = 12,
+	PD_FEAT_SAMPLE_TIME = 21,
 };
 
 struct pd_section {
@@ -81,6 +82,7 @@ struct klt_pd_writer {
 	char errmsg[256];
 	uint64_t data_offset, data_size;
 	uint32_t max_cpu;
+	uint64_t first_time, last_time;
 	struct perf_event_attr attr;
 
 	char **syms;		/* open addressing: name -> index + 1 in sym_idx */
@@ -505,6 +507,10 @@ int klt_pd_add(struct klt_pd_writer *w, const struct klt_pd_sample *s)
 	memcpy(&r[0], &h, 8);
 	if (s->cpu > w->max_cpu)
 		w->max_cpu = s->cpu;
+	if (!w->nsamples || s->time < w->first_time)
+		w->first_time = s->time;
+	if (!w->nsamples || s->time > w->last_time)
+		w->last_time = s->time;
 	w->nsamples++;
 	return pd_write(w, r, i * 8);
 }
@@ -563,6 +569,11 @@ static int pd_put_feature(struct klt_pd_writer *w, int feat, const char *str)
 			err = pd_put_string(w, w->event_name);
 		return err ? err : pd_write(w, &id, sizeof(id));
 	}
+	case PD_FEAT_SAMPLE_TIME: {
+		uint64_t t[2] = { w->first_time, w->last_time };
+
+		return pd_write(w, t, sizeof(t));
+	}
 	}
 	return -EINVAL;
 }
@@ -605,7 +616,8 @@ void klt_pd_get_stats(const struct klt_pd_writer *w, struct klt_pd_stats *st)
 int klt_pd_close(struct klt_pd_writer *w, char *err, size_t errlen)
 {
 	const int feats[] = { PD_FEAT_HOSTNAME, PD_FEAT_OSRELEASE, PD_FEAT_VERSION, PD_FEAT_ARCH,
-			      PD_FEAT_NRCPUS,	PD_FEAT_CMDLINE,   PD_FEAT_EVENT_DESC };
+			      PD_FEAT_NRCPUS,	PD_FEAT_CMDLINE,   PD_FEAT_EVENT_DESC,
+			      PD_FEAT_SAMPLE_TIME };
 	struct pd_section sec[sizeof(feats) / sizeof(feats[0])] = { { 0, 0 } };
 	uint64_t hdr[PD_HEADER_SIZE / 8] = { 0 }, data_size, pos;
 	unsigned nfeat = 0;

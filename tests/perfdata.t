@@ -142,6 +142,24 @@ expect "a redacted frame keeps its text" "$tmp/odd.out" ' 0x<redacted>\+0x0$'
 expect "a 300-character name is shortened to 255 characters" "$tmp/odd.out" " f{255}\+0x10$"
 expect "a sample without a stack shows [no stack]" "$tmp/odd.out" ' \[no stack\]\+0x0$'
 
+# Deep stacks: all frames are kept up to 1024 (perf shows 127 unless --max-stack says more).
+{
+	printf '9\t9\t0\t7000000\t1\tdeep\t'; seq -f 'd%g+0x1' 200 | paste -sd ';' -
+	printf '9\t9\t0\t8000000\t1\tdeep\t'; seq -f 'e%g+0x1' 1500 | paste -sd ';' -
+} >"$tmp/deep.spec"
+"$PDW" "$tmp/deep.data" <"$tmp/deep.spec" >/dev/null 2>"$tmp/w.err" && ok "pd-write: 200- and 1500-frame stacks" ||
+	{ nok "pd-write deep"; show "$tmp/w.err"; }
+perf_ok "perf script --max-stack 2000 opens it" deep script -i "$tmp/deep.data" --max-stack 2000 -F ip,sym
+d=$(grep -Ec '^[[:space:]]+[0-9a-f]+ d[0-9]+$' "$tmp/deep.out")
+e=$(grep -Ec '^[[:space:]]+[0-9a-f]+ e[0-9]+$' "$tmp/deep.out")
+last=$(grep -E '^[[:space:]]+[0-9a-f]+ e[0-9]+$' "$tmp/deep.out" | tail -1 | awk '{print $2}')
+[ "$d" = 200 ] && [ "$e" = 1024 ] && [ "$last" = e1024 ] &&
+	ok "a 200-frame stack is whole; a 1500-frame one keeps its innermost 1024" ||
+	{ nok "deep stacks: $d of 200, $e of 1024 (last $last)"; }
+perf_ok "perf report --header-only on it" deeph report -i "$tmp/deep.data" --header-only
+expect "header: time of the first sample" "$tmp/deeph.out" '^# time of first sample : 0\.007000$'
+expect "header: time of the last sample" "$tmp/deeph.out" '^# time of last sample : 0\.008000$'
+
 # --- 3. larger file: totals and frame counts match what was written ----------------------
 awk -v T="$T" 'BEGIN { srand(7); for (i = 0; i < 20000; i++) {
 	pid = 1000 + i % 40; f = ""; nf = 1 + i % 12
@@ -160,7 +178,7 @@ got=$(grep -Ec '^[[:space:]]+[0-9a-f]+ fn[0-9]+ \[mod[0-9]\]$' "$tmp/bigs.out")
 	{ nok "$got of $nframes frames resolved"; grep -Ev '^[[:space:]]+[0-9a-f]+ fn[0-9]+ \[mod[0-9]\]$' "$tmp/bigs.out" | show; }
 
 # --- 4. the ASan/UBSan build writes byte-identical files --------------------------------
-for s in basic big odd; do
+for s in basic big odd deep; do
 	if "$PDW_ASAN" "$tmp/$s.asan" <"$tmp/$s.spec" >/dev/null 2>"$tmp/asan.err" &&
 		cmp -s "$tmp/$s.asan" "$tmp/$s.data"; then
 		ok "ASan build: $s is clean and byte-identical"
