@@ -40,10 +40,11 @@
 #define PD_FEAT_BITS	   256
 #define PD_NAME_ALIGN	   64 /* perf_header_string padding (header.c NAME_ALIGN) */
 #define PD_EVENT_ID	   1
-/* Synthetic code ranges: symbol i owns [PD_KBASE + i * PD_SLOT, +PD_SLOT). Kernel half of the
- * address space so perf's machine__kernel_ip() agrees with the kernel context. */
-#define PD_KBASE	   0xffffff0000000000ULL
-#define PD_SLOT_SHIFT	   20
+/* Synthetic code ranges: symbol i owns [PD_KBASE + i * PD_SLOT, +PD_SLOT), up to
+ * PD_KBASE + 2^46. Kernel half of the address space so perf's machine__kernel_ip() agrees with
+ * the kernel context. */
+#define PD_KBASE	   0xffff900000000000ULL
+#define PD_SLOT_SHIFT	   24
 #define PD_SLOT		   (1ULL << PD_SLOT_SHIFT)
 #define PD_MAX_SYMS	   (1u << 22)
 #define PD_MAX_FRAMES	   1024 /* keeps a record well below the u16 size limit */
@@ -293,7 +294,9 @@ static int pd_write_ksymbol(struct klt_pd_writer *w, uint64_t addr, const char *
 
 /*
  * Split "func+0xoff [module]" into the symbol name "func [module]" (in @buf) and the offset.
- * Text without a "+0x<hex>" part (raw addresses, "lock:NAME", "[unknown]") is a name as is.
+ * Text without a "+0x<hex>" part (raw addresses, "lock:NAME", "[unknown]"), or whose offset
+ * does not fit a symbol's range (e.g. "prog+0x1a2b3c4d", relative to a whole binary), is a
+ * name as is, at offset 0.
  */
 static size_t pd_parse_frame(const char *text, char *buf, size_t buflen, uint64_t *off)
 {
@@ -330,7 +333,7 @@ static size_t pd_parse_frame(const char *text, char *buf, size_t buflen, uint64_
 				break;
 			v = v << 4 | (uint64_t)d;
 		}
-		if (q == text + base) {
+		if (q == text + base && v < PD_SLOT) {
 			*off = v;
 			base = (size_t)(plus - text);
 		}
@@ -368,8 +371,6 @@ static int pd_frame_addr(struct klt_pd_writer *w, const char *text, uint64_t *ad
 	uint32_t idx;
 	int err;
 
-	if (off >= PD_SLOT)
-		off = PD_SLOT - 1;
 	if ((w->nsyms + 1) * 2 > w->sym_cap && (err = pd_syms_grow(w)))
 		return err;
 	h = pd_hash(name, n);

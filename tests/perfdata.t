@@ -122,7 +122,7 @@ cat >"$tmp/odd.spec" <<EOF
 7${T}7${T}3${T}1000000${T}20${T}before${T}raw_spin_lock+0x4;${long}+0x10
 8${T}8${T}1${T}4000000${T}40${T}x${T}sym_b+0x8;raw_spin_lock+0x4;0xffffffff81234567;0x<redacted>
 8${T}8${T}1${T}2000000${T}30${T}x${T}
-8${T}8${T}1${T}2500000${T}35${T}x${T}raw_spin_lock+0x4;sym_b+0x9
+8${T}8${T}1${T}2500000${T}35${T}x${T}raw_spin_lock+0x4;sym_b+0x9;prog+0x1a2b3c4d [/usr/bin/prog];sym_b+0xffffff
 7${T}7${T}3${T}5000000${T}10${T}after${T}raw_spin_lock+0x4
 EOF
 if "$PDW" "$tmp/odd.data" <"$tmp/odd.spec" >/dev/null 2>"$tmp/w.err"; then
@@ -137,6 +137,9 @@ want='before/7@0.001000:=20 x/8@0.002000:=30 x/8@0.002500:=35 x/8@0.004000:=40 a
 	{ nok "order/comm '$order', want '$want'"; show "$tmp/odd.out"; }
 expect "a symbol first written for a later sample resolves in an earlier one" "$tmp/odd.out" \
 	'^[[:space:]]+[0-9a-f]+ sym_b\+0x9$'
+expect "an offset beyond 16 MiB keeps the whole text as the name" "$tmp/odd.out" \
+	'^[[:space:]]+[0-9a-f]+ prog\+0x1a2b3c4d \[/usr/bin/prog\]\+0x0$'
+expect "an offset just below 16 MiB is an offset" "$tmp/odd.out" '^[[:space:]]+[0-9a-f]+ sym_b\+0xffffff$'
 expect "a raw address frame keeps its text" "$tmp/odd.out" ' 0xffffffff81234567\+0x0$'
 expect "a redacted frame keeps its text" "$tmp/odd.out" ' 0x<redacted>\+0x0$'
 expect "a 300-character name is shortened to 255 characters" "$tmp/odd.out" " f{255}\+0x10$"
