@@ -217,4 +217,27 @@ SPEC=/dev/null fail "no samples: an error, and no file left" "^pd-write: $tmp/em
 fail "an unwritable directory is one line naming the file" "^pd-write: /nonexistent/x.data: cannot create: No such file" /nonexistent/x.data
 fail "stdout is refused (the header is rewritten at the end)" "^pd-write: -: perf-data output needs a file" -
 
+# --- 6. end to end through the CLI, once `report --format perf-data` is wired -------------
+# tests/fixtures/abba.txt: two tasks take lock_a/lock_b in opposite orders, with stacks.
+KLT=${KLT:-$B/kvmlocktrace}
+if ! "$KLT" report --help 2>/dev/null | grep -q 'perf-data'; then
+	n=$((n + 1)); echo "ok $n # SKIP $KLT report has no --format perf-data yet"
+else
+	E=$tmp/abba.data
+	if "$KLT" report tests/fixtures/abba.txt --format perf-data -o "$E" >"$tmp/cli.out" 2>"$tmp/cli.err" &&
+		[ -s "$E" ]; then
+		ok "report --format perf-data writes a file from a fixture"
+	else
+		nok "report --format perf-data on abba.txt"; show "$tmp/cli.err"
+	fi
+	perf_ok "perf report opens the CLI's file" cli report -i "$E" --stdio --no-children --sort pid
+	expect "its event is a klt: event" "$tmp/cli.out" "^# Samples: [0-9]+ +of event 'klt:"
+	expect "its event count is positive" "$tmp/cli.out" '^# Event count \(approx\.\): [1-9][0-9]*$'
+	perf_ok "perf script opens the CLI's file" clis script -i "$E" -F comm,tid,ip,sym,symoff
+	for want in 'worker-one +101' 'worker-two +202' 'path_one\+0x10$' 'caller_one\+0x20$' \
+		'path_two\+0x30$' 'caller_two\+0x20$'; do
+		expect "perf script shows $want" "$tmp/clis.out" "$want"
+	done
+fi
+
 echo "1..$n"
