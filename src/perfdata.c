@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -79,6 +80,8 @@ struct klt_pd_writer {
 	char *hostname, *os_release, *cmdline;
 	int fd;
 	FILE *f;
+	dev_t dev;		/* of the file we write, so we only ever remove that one */
+	ino_t ino;
 	int err;		/* first error, negative errno */
 	char errmsg[256];
 	uint64_t data_offset, data_size;
@@ -105,6 +108,15 @@ static void pd_fail(struct klt_pd_writer *w, int err, const char *fmt, const cha
 		return;
 	w->err = err;
 	snprintf(w->errmsg, sizeof(w->errmsg), fmt, arg);
+}
+
+/* Remove the output, unless its name no longer refers to the file we wrote. */
+static void pd_remove(const struct klt_pd_writer *w)
+{
+	struct stat st;
+
+	if (!lstat(w->path, &st) && st.st_dev == w->dev && st.st_ino == w->ino)
+		unlink(w->path);
 }
 
 static uint64_t pd_hash(const char *s, size_t n)
@@ -164,11 +176,25 @@ struct klt_pd_writer *klt_pd_open(const char *path, const char *event_name, bool
 			snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		goto fail;
 	}
+	{
+		struct stat st;
+
+		if (fstat(w->fd, &st) || !S_ISREG(st.st_mode)) {
+			/* a device or FIFO (e.g. --force onto /dev/null): the header is rewritten at
+			 * the end and a failed output is removed, neither of which suits them */
+			snprintf(err, errlen, "%s: not a regular file (perf-data needs a seekable file)",
+				 path);
+			close(w->fd);
+			goto fail;
+		}
+		w->dev = st.st_dev;
+		w->ino = st.st_ino;
+	}
 	w->f = fdopen(w->fd, "w");
 	if (!w->f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(w->fd);
-		unlink(path);
+		pd_remove(w);
 		goto fail;
 	}
 
@@ -195,7 +221,7 @@ struct klt_pd_writer *klt_pd_open(const char *path, const char *event_name, bool
 		    pd_write(w, &w->attr, sizeof(w->attr)) || pd_write(w, &ids, sizeof(ids))) {
 			snprintf(err, errlen, "%s: %s", path, w->errmsg);
 			fclose(w->f);
-			unlink(path);
+			pd_remove(w);
 			goto fail;
 		}
 	}
@@ -602,7 +628,7 @@ void klt_pd_discard(struct klt_pd_writer *w)
 	if (!w)
 		return;
 	fclose(w->f);
-	unlink(w->path);
+	pd_remove(w);
 	pd_free(w);
 }
 
@@ -679,7 +705,7 @@ int klt_pd_close(struct klt_pd_writer *w, char *err, size_t errlen)
 	rc = w->err;
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", w->path, w->errmsg);
-		unlink(w->path);
+		pd_remove(w);
 	}
 	pd_free(w);
 	return rc;

@@ -215,6 +215,18 @@ printf 'x\n' >"$tmp/old.data"
 SPEC=/dev/null fail "no samples: an error, and no file left" "^pd-write: $tmp/empty.data: no samples" "$tmp/empty.data"
 [ ! -e "$tmp/empty.data" ] && ok "the empty output was removed" || nok "empty output left behind"
 fail "an unwritable directory is one line naming the file" "^pd-write: /nonexistent/x.data: cannot create: No such file" /nonexistent/x.data
+# A write failure part-way (file size limit: EFBIG, SIGXFSZ ignored) is one line, and no file.
+( trap '' XFSZ; ulimit -f 100; exec "$PDW" "$tmp/full.data" <"$tmp/big.spec" ) >/dev/null 2>"$tmp/f.err"
+rc=$?
+if [ "$rc" = 1 ] && [ "$(wc -l <"$tmp/f.err")" = 1 ] &&
+	grep -Eq "^pd-write: $tmp/full.data: write failed: File too large$" "$tmp/f.err"; then
+	ok "a failed write is one line naming the file"
+else
+	nok "failed write (exit $rc)"; show "$tmp/f.err"
+fi
+[ ! -e "$tmp/full.data" ] && ok "the partial file was removed" || nok "partial file left behind"
+fail "a device is refused even with force, and left alone" "^pd-write: /dev/full: not a regular file" -f /dev/full
+[ -c /dev/full ] && ok "/dev/full is still there" || nok "/dev/full was removed"
 fail "stdout is refused (the header is rewritten at the end)" "^pd-write: -: perf-data output needs a file" -
 
 # --- 6. end to end through the CLI, once `report --format perf-data` is wired -------------
