@@ -453,7 +453,9 @@ static int pd_task(struct klt_pd_writer *w, uint32_t pid, uint32_t tid, const ch
 	struct perf_event_header h = { PERF_RECORD_COMM, 0, 0 };
 	int err;
 
-	snprintf(name, sizeof(name), "%s", comm && *comm ? comm : ":unknown");
+	if (!comm || !*comm)
+		return 0; /* no COMM: perf names the task ":<tid>" */
+	snprintf(name, sizeof(name), "%s", comm);
 	n = strlen(name);
 	if ((w->ntasks + 1) * 2 > w->task_cap && (err = pd_tasks_grow(w)))
 		return err;

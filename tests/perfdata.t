@@ -124,6 +124,7 @@ cat >"$tmp/odd.spec" <<EOF
 8${T}8${T}1${T}2000000${T}30${T}x${T}
 8${T}8${T}1${T}2500000${T}35${T}x${T}raw_spin_lock+0x4;sym_b+0x9;prog+0x1a2b3c4d [/usr/bin/prog];sym_b+0xffffff
 7${T}7${T}3${T}5000000${T}10${T}after${T}raw_spin_lock+0x4
+11${T}12${T}0${T}6000000${T}1${T}${T}raw_spin_lock+0x4
 EOF
 if "$PDW" "$tmp/odd.data" <"$tmp/odd.spec" >/dev/null 2>"$tmp/w.err"; then
 	ok "pd-write: out-of-order samples, renames, odd names"
@@ -135,6 +136,7 @@ order=$(grep -Eo '^ *[a-z]+ +[78] +[0-9.]+: +[0-9]+' "$tmp/odd.out" | awk '{prin
 want='before/7@0.001000:=20 x/8@0.002000:=30 x/8@0.002500:=35 x/8@0.004000:=40 after/7@0.005000:=10'
 [ "$order" = "$want" ] && ok "samples in time order, each with the name its task had then" ||
 	{ nok "order/comm '$order', want '$want'"; show "$tmp/odd.out"; }
+expect "a task without a name is shown as perf shows unknown tasks" "$tmp/odd.out" '^ *:12 +12 +0\.006000: +1 *$'
 expect "a symbol first written for a later sample resolves in an earlier one" "$tmp/odd.out" \
 	'^[[:space:]]+[0-9a-f]+ sym_b\+0x9$'
 expect "an offset beyond 16 MiB keeps the whole text as the name" "$tmp/odd.out" \
