@@ -38,7 +38,6 @@
 
 #define PD_MAGIC	   0x32454c4946524550ULL /* "PERFILE2" read as a little-endian u64 */
 #define PD_HEADER_SIZE	   104
-#define PD_FEAT_BITS	   256
 #define PD_NAME_ALIGN	   64 /* perf_header_string padding (header.c NAME_ALIGN) */
 #define PD_EVENT_ID	   1
 /* Synthetic code ranges: symbol i owns [PD_KBASE + i * PD_SLOT, +PD_SLOT), up to
