@@ -153,12 +153,13 @@ struct klt_pd_writer *klt_pd_open(const char *path, const char *event_name, bool
 	struct klt_pd_writer *w;
 	uint8_t zero[PD_HEADER_SIZE] = { 0 };
 
-	if (!path || !*path || !event_name || !*event_name) {
-		snprintf(err, errlen, "perf-data: no output file or event name");
+	if (!event_name || !*event_name) {
+		snprintf(err, errlen, "perf-data: no event name");
 		return NULL;
 	}
-	if (!strcmp(path, "-")) {
-		snprintf(err, errlen, "-: perf-data output needs a file (it is rewritten at the end)");
+	if (!path || !*path || !strcmp(path, "-")) {
+		snprintf(err, errlen, "%s: perf-data output needs a file (-o FILE): it is rewritten at the end",
+			 path && *path ? path : "-");
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
