@@ -116,8 +116,17 @@ $(ASAN_DIR)/kvmlocktrace: $(ASAN_TOOL_OBJS) $(ASAN_DIR)/libklt.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ $(LDLIBS_TOOL) -o $@
 
+# Driver of the perf.data writer for tests/perfdata.t (plain and ASan builds).
+$(OUTPUT)/tests/pd-write: tests/perfdata/pd-write.c $(OUTPUT)/libklt.a | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
+
+$(ASAN_DIR)/tests/pd-write: tests/perfdata/pd-write.c $(ASAN_DIR)/libklt.a | $(ASAN_DIR)/tests
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) $< $(ASAN_DIR)/libklt.a $(LDLIBS_CORE) -o $@
+
 tests-build: $(OUTPUT)/kvmlocktrace $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/kvmlocktrace \
-	$(OUTPUT)/bench/klt-gen
+	$(OUTPUT)/bench/klt-gen $(OUTPUT)/tests/pd-write $(ASAN_DIR)/tests/pd-write
 
 # Build one unit test binary by name: make unit T=test_symtab
 unit: $(OUTPUT)/tests/$(T)

@@ -16,6 +16,7 @@ PKGS=(
 	cpio xz-utils zstd kmod        # initramfs assembly, module decompression
 	dwarves                        # pahole: module BTF when building the test module for 6.12
 	python3-jsonschema jq          # JSON output: schema validation and assertions in tests
+	linux-perf                     # perf report/script: tests open report --format perf-data output
 	perl                           # prove (TAP harness) runs every test tier
 	time                           # /usr/bin/time: peak memory of the tracer under overload
 )
