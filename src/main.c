@@ -254,10 +254,17 @@ static const char *find_data(const char *envvar, const char *rel, const char *re
 	if (!exe_dir(dir, sizeof(dir))) {
 		const char *const cand[][2] = { { "/..", rel }, { "/../..", rel }, { "/..", reloc } };
 
-		for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+		for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
+			char real[PATH_MAX];
+
 			if (snprintf(buf, len, "%s%s/%s", dir, cand[i][0], cand[i][1]) < (int)len &&
-			    access(buf, R_OK) == 0)
+			    access(buf, R_OK) == 0) {
+				/* reports name the file: no "build/../" in them */
+				if (realpath(buf, real) && strlen(real) < len)
+					memcpy(buf, real, strlen(real) + 1);
 				return buf;
+			}
+		}
 	}
 	if (snprintf(buf, len, "%s", installed) >= (int)len)
 		return NULL;

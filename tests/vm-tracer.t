@@ -98,6 +98,18 @@ for k in $kernels; do
 			jq -c '.findings[] | [.kind, .level, .locks]' "$out/kvmall-$mode.json" 2>/dev/null | head -5 | sed 's/^/#   /'
 		fi
 
+		# a VM's own locks in the wrong order (klt_testmod case k: kvm->slots_lock, then kvm->lock)
+		# break the per-VM rule "order kvm->lock > kvm->slots_lock", found live
+		"$KLT" check "$out/vmrule-$mode.klt" --format json -o "$out/vmrule-$mode.json" --force 2>/dev/null
+		rc=$?
+		if [ $rc = 1 ] && grep -q "^status 0$" "$out/vmrule-$mode.log" &&
+		   jq -e '[.findings[]] | length == 1 and .[0].kind == "rule" and .[0].locks == ["kvm->slots_lock", "kvm->lock"] and .[0].rule.text == "order kvm->lock > kvm->slots_lock"' "$out/vmrule-$mode.json" >/dev/null 2>&1; then
+			ok "$k $mode: per-VM rule: kvm->slots_lock -> kvm->lock of one VM breaks 'order kvm->lock > kvm->slots_lock' (the only finding)"
+		else
+			nok "$k $mode: per-VM rule violation not reported (check status $rc)"; show "$out/vmrule-$mode.log" 5
+			jq -c '.findings[] | [.kind, .locks]' "$out/vmrule-$mode.json" 2>/dev/null | head -5 | sed 's/^/#   /'
+		fi
+
 		# deliberate bugs: each detected with the right locks; the control path yields nothing
 		log=$out/mod-$mode.log
 		"$KLT" check "$out/mod-$mode.klt" --no-rules --format json -o "$out/mod-$mode.json" --force 2>/dev/null

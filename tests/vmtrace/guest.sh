@@ -39,6 +39,10 @@ for mode in fentry kprobe; do
 	"$klt" record --all --attach "$mode" -f -o "$out/kvmall-$mode.klt" -- \
 		build/vm/bin/kvmloop -n 4 -t 2 >"$out/kvmall-$mode.log" 2>&1
 	echo "status $?" >>"$out/kvmall-$mode.log"
+	# a VM's own locks taken against kvm.rules (klt_testmod case k, given the VM's fd)
+	"$klt" record --all --attach "$mode" -f -o "$out/vmrule-$mode.klt" -- \
+		build/vm/bin/kvmfd >"$out/vmrule-$mode.log" 2>&1
+	echo "status $?" >>"$out/vmrule-$mode.log"
 	"$klt" record --all --attach "$mode" -f -o "$out/mod-$mode.klt" -- \
 		sh tests/vmtrace/module-cases.sh >"$out/mod-$mode.log" 2>&1
 	echo "status $?" >>"$out/mod-$mode.log"

@@ -14,6 +14,9 @@
  *   d1, d2   rwsem cycle: d1 takes down_read(rwsem_s) then mutex_n; d2 takes mutex_n then
  *            down_write(rwsem_s).
  *   e        control: mutex_e1 then mutex_e2, always in that order (no finding expected).
+ *   k        "FD": FD is the writer's KVM VM file descriptor; takes that VM's kvm->slots_lock,
+ *            then its kvm->lock: against rules/kvm.rules' "kvm->lock > kvm->slots_lock" (the VM
+ *            is the writer's own and idle, so nothing can deadlock).
  *   s        "N" (default 100000): lock storm for overload tests: N nested pairs of fresh
  *            heap mutexes, every pair a new dependency, always lower index first (no cycle).
  *   addrs    (read) "name address" of every lock above, for tests to name them.
@@ -26,8 +29,10 @@
 #include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/file.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
@@ -54,8 +59,8 @@ EXPORT_SYMBOL_GPL(klt_testmod_rwsem_s);
 EXPORT_SYMBOL_GPL(klt_testmod_mutex_e1);
 EXPORT_SYMBOL_GPL(klt_testmod_mutex_e2);
 
-enum klt_case { CASE_A1, CASE_A2, CASE_B, CASE_C, CASE_D1, CASE_D2, CASE_E, CASE_S, NR_CASES };
-static const char *const case_names[NR_CASES] = { "a1", "a2", "b", "c", "d1", "d2", "e", "s" };
+enum klt_case { CASE_A1, CASE_A2, CASE_B, CASE_C, CASE_D1, CASE_D2, CASE_E, CASE_K, CASE_S, NR_CASES };
+static const char *const case_names[NR_CASES] = { "a1", "a2", "b", "c", "d1", "d2", "e", "k", "s" };
 
 static atomic_t case_runs[NR_CASES];
 static atomic_t online_calls;		/* hotplug ONLINE callback runs (took mutex_m) */
@@ -191,6 +196,32 @@ static int case_e(unsigned int arg)
 	return 0;
 }
 
+/* struct fd's accessor became fd_file() in 6.12 */
+#ifndef fd_file
+#define fd_file(f) ((f).file)
+#endif
+
+static int case_k(unsigned int fd)
+{
+	struct fd f = fdget(fd);
+	struct kvm *kvm;
+
+	if (!fd_file(f))
+		return -EBADF;
+	if (strcmp(fd_file(f)->f_path.dentry->d_name.name, "kvm-vm")) {
+		fdput(f);
+		return -EINVAL;
+	}
+	kvm = fd_file(f)->private_data;
+	mutex_lock(&kvm->slots_lock);
+	mutex_lock(&kvm->lock);
+	udelay(10);
+	mutex_unlock(&kvm->lock);
+	mutex_unlock(&kvm->slots_lock);
+	fdput(f);
+	return 0;
+}
+
 /* Every pair is two never-reused mutexes: a tracer sees N new instance edges, far more than
  * its in-kernel edge map holds, and all of them from the same two call sites. */
 static int case_s(unsigned int n)
@@ -220,7 +251,7 @@ static int case_s(unsigned int n)
 
 static int (*const case_fns[NR_CASES])(unsigned int) = {
 	[CASE_A1] = case_a1, [CASE_A2] = case_a2, [CASE_B] = case_b, [CASE_C] = case_c,
-	[CASE_D1] = case_d1, [CASE_D2] = case_d2, [CASE_E] = case_e, [CASE_S] = case_s,
+	[CASE_D1] = case_d1, [CASE_D2] = case_d2, [CASE_E] = case_e, [CASE_K] = case_k, [CASE_S] = case_s,
 };
 
 /* --- suspend observation ------------------------------------------------------------------------ */
