@@ -89,6 +89,12 @@ const char *klt_class_name(const struct klt_view *v, uint32_t class_id, char *bu
 		return buf;
 	}
 	kind = klt_lock_kind_name(c->kind);
+	if (!c->key) {
+		/* call site unknown (held side of an in-kernel edge): a class per lock, so the
+		 * name must tell them apart */
+		snprintf(buf, len, "%s@unknown-site#%u", kind ? kind : "lock", class_id);
+		return buf;
+	}
 	klt_render_addr(v, c->key, site, sizeof(site));
 	/* a redacted unknown site would make distinct classes look alike: add the class id */
 	if (v->redact && !strncmp(site, "0x", 2))
