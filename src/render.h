@@ -61,7 +61,7 @@ struct klt_sample_opts;
 int klt_render_folded(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
 /* `perf script` text layout, one sample per acquisition; the lock is the innermost frame. */
 int klt_render_perf_script(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
-/* Trace Event Format JSON: hold (and wait) intervals per task as complete ("X") events. */
+/* Trace Event Format JSON: hold intervals per task as complete ("X") events. */
 int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
 
 #endif

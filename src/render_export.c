@@ -166,11 +166,18 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 				     klt_trace_stack(v->trace, stk[j].stack_id) : NULL;
 			if (!ip && st && st->nr)
 				ip = st->ips[st->nr > 1 ? 1 : 0];
-			if (ip)
+			if (ip) {
+				/* the module is in the class name already: keep the width */
+				char *mod;
+
 				klt_render_addr(v, ip, site, sizeof(site));
-			else
+				mod = strstr(site, " [");
+				if (mod)
+					*mod = '\0';
+			} else {
 				snprintf(site, sizeof(site), "(no call site)");
-			snprintf(row, sizeof(row), "  at %s", site);
+			}
+			snprintf(row, sizeof(row), "  %s", site);
 			err = stats_row(f, row, &stk[j]);
 			rows++;
 		}
@@ -390,18 +397,15 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 	if (!s)
 		return -EINVAL;
 	so.weight = KLT_WEIGHT_HOLD; /* intervals need a hold time */
-	for (size_t i = 0; i < s->nacqs; i++) {
-		uint64_t start = s->acqs[i].ts - (s->acqs[i].has_wait ? s->acqs[i].wait_ns : 0);
-
-		if (start < t0)
-			t0 = start;
-	}
+	for (size_t i = 0; i < s->nacqs; i++)
+		if (s->acqs[i].ts < t0)
+			t0 = s->acqs[i].ts;
 	if (t0 == UINT64_MAX)
 		t0 = 0;
 	it = klt_samples_begin(v, s, &so);
 	if (!it)
 		return -ENOMEM;
-	fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"tool\":\"kvmlocktrace\",\"source\":");
+	fprintf(f, "{\"otherData\":{\"tool\":\"kvmlocktrace\",\"source\":");
 	json_str(f, v->source ? v->source : "");
 	fprintf(f, ",\"kernel\":");
 	json_str(f, v->trace ? v->trace->info.kernel_release : "");
@@ -437,22 +441,8 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 			fputs("}}", f);
 			first = false;
 		}
-		if (a->has_wait && a->wait_ns) {
-			fprintf(f, "%s{\"name\":", first ? "" : ",\n");
-			first = false;
-			{
-				char wname[NAME_LEN + 8];
-
-				snprintf(wname, sizeof(wname), "wait %s", sm.lock);
-				json_str(f, wname);
-			}
-			fprintf(f, ",\"cat\":\"wait\",\"ph\":\"X\",\"pid\":%u,\"tid\":%u,\"ts\":",
-				sm.pid, sm.tid);
-			json_us(f, a->ts - a->wait_ns - t0);
-			fputs(",\"dur\":", f);
-			json_us(f, a->wait_ns);
-			fputs("}", f);
-		}
+		/* no wait slices: a wait ending where the hold begins would overlap it after
+		 * float rounding in viewers (ts+dur), breaking the nesting */
 		fprintf(f, "%s{\"name\":", first ? "" : ",\n");
 		first = false;
 		json_str(f, sm.lock);
@@ -461,11 +451,10 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 		json_us(f, a->ts - t0);
 		fputs(",\"dur\":", f);
 		json_us(f, a->hold_ns);
-		fprintf(f, ",\"args\":{\"kind\":\"%s\",\"mode\":\"%s\",\"hold_ns\":%" PRIu64,
-			klt_lock_kind_name(a->kind) ?: "?", klt_mode_name(a->mode) ?: "?",
-			a->hold_ns);
-		if (a->has_wait)
-			fprintf(f, ",\"wait_ns\":%" PRIu64, a->wait_ns);
+		/* args only of what is the same for every hold at one site: viewers such as
+		 * speedscope key frames by name+args, so per-hold values would split them */
+		fprintf(f, ",\"args\":{\"kind\":\"%s\",\"mode\":\"%s\"",
+			klt_lock_kind_name(a->kind) ?: "?", klt_mode_name(a->mode) ?: "?");
 		if (a->ip) {
 			char site[NAME_LEN];
 
