@@ -472,6 +472,7 @@ static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 static int cmd_analyse(struct env *env)
 {
 	struct klt_stats stats = { 0 };
+	bool have_stats = false;
 	char dotbuf[PATH_MAX];
 	const char *dot = NULL;
 	struct klt_trace trace;
@@ -542,6 +543,7 @@ static int cmd_analyse(struct env *env)
 			fprintf(stderr, "kvmlocktrace: statistics: %s\n", strerror(-rc));
 			goto out;
 		}
+		have_stats = true;
 	}
 
 	out = open_output(env->output, env->force);
@@ -554,8 +556,7 @@ static int cmd_analyse(struct env *env)
 		.kernel_version = kver,
 		.source = env->input,
 		.redact = env->redact,
-		.stats = stats.acqs || stats.nclasses || env->format == FMT_JSON || env->stats ?
-				 &stats : NULL,
+		.stats = have_stats ? &stats : NULL,
 	};
 	struct klt_sample_opts sopts = { .weight = env->weight, .lock_glob = env->lock_glob };
 	struct klt_dot_opts dopts = {

@@ -143,6 +143,8 @@ static void fill_frame(struct klt_sample_iter *it, unsigned i, uint64_t ip)
 
 int klt_samples_next(struct klt_sample_iter *it, struct klt_sample *out)
 {
+	if (!it->s) /* no statistics: no acquisitions */
+		return 0;
 	while (it->next < it->s->nacqs) {
 		const struct klt_acq *a = &it->s->acqs[it->next++];
 		const struct klt_stack *stk = NULL;

@@ -163,6 +163,9 @@ bool klt_acq_wait(const struct klt_acq *a, uint64_t *ns)
 	return false;
 }
 
+/* A failed trylock: kept in acqs only until the tables count it (never returned). */
+#define ACQ_FAILED_TRY 0xff
+
 /* --- per-task pairing ---------------------------------------------------------------------- */
 struct task {
 	uint32_t tid;
@@ -311,7 +314,7 @@ static int feed(struct builder *b, const struct klt_event *ev)
 
 		if (!r)
 			return -ENOMEM;
-		r->type = 0xff; /* marker: failed try, not an acquisition */
+		r->type = ACQ_FAILED_TRY;
 		return 0;
 	}
 	case KLT_EV_RELEASE:
@@ -391,7 +394,7 @@ static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, str
 
 static void account(struct klt_stat *e, const struct klt_acq *a)
 {
-	if (a->type == 0xff) {
+	if (a->type == ACQ_FAILED_TRY) {
 		e->try_fail++;
 		return;
 	}
@@ -461,7 +464,7 @@ int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const stru
 		size_t k = 0;
 
 		for (size_t i = 0; i < s->nacqs; i++)
-			if (s->acqs[i].type != 0xff)
+			if (s->acqs[i].type != ACQ_FAILED_TRY)
 				s->acqs[k++] = s->acqs[i];
 		s->nacqs = k;
 	}

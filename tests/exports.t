@@ -158,6 +158,17 @@ done
 if grep -q '^lock_a ' "$tmp/s2"; then ok "stats on a full-event text fixture: lock_a listed"
 else nok "stats abba"; show "$tmp/s2"; fi
 
+# an edges-only recording (what live tracing sends without --full-events): empty, valid exports
+printf '1 edge b mutex held=a held-kind=mutex\n' >"$tmp/edges.txt"
+"$KLT" report "$tmp/edges.txt" --no-rules --format folded >"$tmp/e.folded" 2>"$tmp/err"; r1=$?
+"$KLT" report "$tmp/edges.txt" --no-rules --format perf-script >"$tmp/e.perf" 2>>"$tmp/err"; r2=$?
+"$KLT" report "$tmp/edges.txt" --no-rules --format chrome >"$tmp/e.json" 2>>"$tmp/err"; r3=$?
+"$KLT" report "$tmp/edges.txt" --no-rules --stats >"$tmp/e.stats" 2>>"$tmp/err"; r4=$?
+if [ "$r1$r2$r3$r4" = 0000 ] && [ ! -s "$tmp/e.folded" ] && [ ! -s "$tmp/e.perf" ] &&
+   jq -e '.traceEvents == []' "$tmp/e.json" >/dev/null && grep -q -- '--full-events' "$tmp/e.stats"; then
+	ok "edges-only recording: empty folded/perf-script, empty valid trace JSON, stats say why"
+else nok "edges-only recording: rc $r1$r2$r3$r4"; show "$tmp/err"; fi
+
 # --- live: a uprobe recording with --full-events -----------------------------------------------------
 if [ "$(id -u)" != 0 ]; then
 	for t in record stats folded perf-script chrome no-full; do skip "live $t: needs root"; done
