@@ -163,6 +163,12 @@ int klt_samples_next(struct klt_sample_iter *it, struct klt_sample *out)
 			return -ENOMEM;
 		for (unsigned i = 0; i < n; i++)
 			fill_frame(it, i, stk && stk->nr ? stk->ips[i] : a->ip);
+		/* fentry stacks start in the tracer's own trampoline and program: not the caller's */
+		unsigned skip = 0;
+
+		while (skip + 1 < n && (!strncmp(it->func[skip], "bpf_trampoline_", 15) ||
+					!strncmp(it->func[skip], "bpf_prog_", 9)))
+			skip++;
 		memcpy(it->comm, a->comm, sizeof(it->comm));
 		it->comm[KLT_COMM_LEN - 1] = '\0';
 		memset(out, 0, sizeof(*out));
@@ -174,11 +180,11 @@ int klt_samples_next(struct klt_sample_iter *it, struct klt_sample *out)
 		out->comm = it->comm[0] ? it->comm : "[unknown]";
 		out->lock = it->lock;
 		out->lock_addr = a->lock;
-		out->nframes = n;
-		out->frames = it->framep;
-		out->funcs = it->funcp;
-		out->dsos = it->dsop;
-		out->addrs = it->addrs;
+		out->nframes = n - skip;
+		out->frames = it->framep + skip;
+		out->funcs = it->funcp + skip;
+		out->dsos = it->dsop + skip;
+		out->addrs = it->addrs + skip;
 		out->kernel = n && (stk && stk->nr ? stk->ips[0] : a->ip) >= 0xffff800000000000ull;
 		out->acq = a;
 		return 1;

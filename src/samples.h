@@ -29,7 +29,8 @@ struct klt_sample {
 	const char *lock;	    /* lock class name (klt_class_name), or the lock's own name */
 	uint64_t lock_addr;
 	unsigned nframes;
-	const char *const *frames;  /* innermost first: "sym+0xoff [module]" or "0x<hex>" */
+	const char *const *frames;  /* innermost first: "sym+0xoff [module]" or "0x<hex>"; the
+				       tracer's own fentry trampoline/program frames left out */
 	const char *const *funcs;   /* the same frames as function names only ("sym") */
 	const char *const *dsos;    /* module of each frame, NULL for vmlinux / unknown */
 	const uint64_t *addrs;	    /* frame addresses (0 when redacted) */

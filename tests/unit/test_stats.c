@@ -331,6 +331,32 @@ static void test_samples(void **state)
 	unload(f);
 }
 
+/* fentry stacks begin in the tracer's trampoline and program: samples start at the caller */
+static void test_samples_skip_tracer_frames(void **state)
+{
+	struct fx *f = load("@sym 0xffffffffa1000000 T bpf_prog_4a1b_fentry_mutex_lock size=0x100\n"
+			    "@sym 0xffffffffa2000000 T bpf_trampoline_6442466588 size=0x100\n"
+			    "@sym 0xffffffff81100000 T mutex_lock size=0x100\n"
+			    "@sym 0xffffffff81200000 T kvm_vm_ioctl size=0x100\n"
+			    "100 1/a lock m mutex stack=bpf_prog_4a1b_fentry_mutex_lock+0x40;"
+			    "bpf_trampoline_6442466588+0x60;mutex_lock+0x5;kvm_vm_ioctl+0x10\n"
+			    "200 1/a unlock m\n");
+	struct klt_sample_opts o = { .weight = KLT_WEIGHT_COUNT };
+	struct klt_sample_iter *it = klt_samples_begin(&f->v, &f->s, &o);
+	struct klt_sample sm;
+
+	(void)state;
+	assert_int_equal(klt_samples_next(it, &sm), 1);
+	assert_int_equal(sm.nframes, 2);
+	assert_string_equal(sm.funcs[0], "mutex_lock");
+	assert_string_equal(sm.funcs[1], "kvm_vm_ioctl");
+	assert_int_equal(sm.addrs[0], 0xffffffff81100005ull);
+	assert_true(sm.kernel);
+	assert_int_equal(klt_samples_next(it, &sm), 0);
+	klt_samples_end(it);
+	unload(f);
+}
+
 static char *render(int (*fn)(FILE *, const struct klt_view *, const struct klt_sample_opts *),
 		    struct fx *f, const struct klt_sample_opts *o)
 {
@@ -466,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_classes_and_stacks),
 		cmocka_unit_test(test_sort_keys),
 		cmocka_unit_test(test_samples),
+		cmocka_unit_test(test_samples_skip_tracer_frames),
 		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_perf_script),
 		cmocka_unit_test(test_chrome),
