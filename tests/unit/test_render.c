@@ -486,6 +486,11 @@ static void test_json(void **state)
 	assert_int_equal(json_object_get_int64(jget(jget(jget(root, "trace"), "counters"),
 						    "ringbuf_full")), 3);
 	assert_int_equal(json_object_get_int64(jget(jget(root, "summary"), "locks")), 9);
+	/* statistics come from the trace's events (the view carries none): one acquisition each,
+	 * so the schema test below validates a populated "stats" */
+	assert_true(json_object_array_length(jget(jget(root, "stats"), "classes")) > 0);
+	assert_int_equal(json_object_get_int64(jget(jget(root, "stats"), "acquisitions")),
+			 json_object_get_int64(jget(jget(root, "summary"), "acquisitions")));
 	fa = jget(root, "findings");
 	assert_int_equal(json_object_array_length(fa), lg_nfindings(fx->eng));
 	for (size_t i = 0; i < json_object_array_length(fa); i++) {
