@@ -26,6 +26,9 @@ const volatile __u32 targ_tgid = 0;		/* only this process when non-zero */
 const volatile __u32 self_tgid = 0;		/* the tracer itself: its attach path is noise */
 const volatile bool trace_all = false;		/* every mutex/rwsem, not only the KVM scope */
 const volatile __u64 cpu_hotplug_lock_addr = 0; /* cpus_read_lock() has no argument */
+/* Full ATTEMPT/ACQUIRED/RELEASE events (with stacks) for every in-scope lock, not only watched
+ * ones: what hold/wait statistics and the folded/perf/chrome exports need (--full-events). */
+const volatile bool full_events = false;
 
 struct held {
 	__u64 lock;
@@ -314,7 +317,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 			ev_submit(e);
 		}
 	}
-	if (is_watched || st->in_cpuhp) {
+	if (is_watched || st->in_cpuhp || full_events) {
 		if (stack_id == KLT_NO_STACK)
 			stack_id = capture_stack(ctx, user);
 		if (!ip)
@@ -372,7 +375,7 @@ static __always_inline int acq_exit(long ret, enum op op)
 		return 0;
 	st->pend_valid = 0;
 	ok = op == OP_TRY ? ret == 1 : op == OP_BLOCK_RET0 ? ret == 0 : true;
-	if (st->pend_watched || st->in_cpuhp)
+	if (st->pend_watched || st->in_cpuhp || full_events)
 		ev_lock(op == OP_TRY ? (ok ? KLT_EV_TRY_OK : KLT_EV_TRY_FAIL) :
 				       (ok ? KLT_EV_ACQUIRED : KLT_EV_TRY_FAIL),
 			st->pend_lock, st->pend_kind, st->pend_mode, st->pend_ip, st->pend_stack, 0);
@@ -438,7 +441,7 @@ static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 	st->depth = depth - 1;
 	if (was_watched && st->nwatched)
 		st->nwatched--;
-	if (was_watched || st->in_cpuhp)
+	if (was_watched || st->in_cpuhp || full_events)
 		ev_lock(srcu ? KLT_EV_SRCU_READ_UNLOCK : KLT_EV_RELEASE, lock, kind, 0, 0,
 			KLT_NO_STACK, 0);
 	return 0;

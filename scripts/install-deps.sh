@@ -19,7 +19,10 @@ PKGS=(
 	linux-perf                     # perf report/script: tests open report --format perf-data output
 	perl                           # prove (TAP harness) runs every test tier
 	time                           # /usr/bin/time: peak memory of the tracer under overload
+	chromium nodejs                # export tests: speedscope (npm, below) rendered headless
 )
+# npm ships with some nodejs builds; Debian's nodejs needs its npm package
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -27,10 +30,22 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all ${#PKGS[@]} packages present"
-	exit 0
+else
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	echo "install-deps: done"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+
+# Consumer tools from npm, pinned by tests/consumers/package-lock.json, installed into
+# tests/consumers/node_modules (ignored by git). Skipped when the pinned version is present.
+cdir="$(cd "$(dirname "$0")/.." && pwd)/tests/consumers"
+want=$(sed -n 's/.*"speedscope": "\(.*\)".*/\1/p' "$cdir/package.json")
+have=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$cdir/node_modules/speedscope/package.json" 2>/dev/null || true)
+if [ -n "$want" ] && [ "$have" = "$want" ]; then
+	echo "install-deps: speedscope $have present"
+else
+	echo "install-deps: npm ci in tests/consumers (speedscope $want)"
+	(cd "$cdir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -27,6 +27,7 @@ struct live_env {
 	bool force;
 	double duration;
 	bool all;
+	bool full_events;
 	pid_t pid;
 	const char *user;
 	enum klt_attach attach;
@@ -115,6 +116,9 @@ static int cb_event(void *ctx, const struct klt_event *ev)
 static const struct argp_option live_opts[] = {
 	{ "duration", 'd', "SECS", 0, "Trace for SECS seconds (default: until Ctrl-C or CMD exits)", 0 },
 	{ "all", 'a', NULL, 0, "Trace every mutex/rwsem, not only the KVM/CPU-hotplug scope", 0 },
+	{ "full-events", 'F', NULL, 0, "Record every in-scope acquisition and release with its stack, "
+					"not only watched locks: what report --stats, folded, perf-script "
+					"and chrome need (more events)", 0 },
 	{ "pid", 'p', "PID", 0, "Only this process", 0 },
 	{ "user", 'u', "PATH|PID", 0, "Trace pthread locks of a program (uprobes on its C library) "
 				      "instead of kernel locks", 0 },
@@ -143,6 +147,7 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 				   arg);
 		break;
 	case 'a': e->all = true; break;
+	case 'F': e->full_events = true; break;
 	case 'p':
 		e->pid = (pid_t)strtol(arg, &end, 10);
 		if (*end || e->pid <= 0)
@@ -247,7 +252,7 @@ static int run_live(struct live_env *env)
 	struct klt_tracer *t = NULL;
 	struct klt_tracer_cbs cbs = { cb_sym, cb_stack, cb_event, &l };
 	struct klt_tracer_opts o = {
-		.attach = env->attach, .all = env->all, .pid = env->pid, .user = env->user,
+		.attach = env->attach, .all = env->all, .full_events = env->full_events, .pid = env->pid, .user = env->user,
 		.btf = env->btf, .symbols = env->symbols,
 	};
 	struct klt_counter counters[KLT_MAX_COUNTERS];

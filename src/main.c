@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "lockgraph.h"
 #include "render.h"
 #include "rules.h"
+#include "samples.h"
+#include "stats.h"
 #include "trace.h"
 
 #ifndef KLT_DATADIR
@@ -30,7 +33,7 @@
 #define EXIT_FINDINGS KLT_EXIT_FINDINGS
 #define EXIT_INPUT KLT_EXIT_INPUT
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_DOT };
+enum fmt { FMT_TEXT, FMT_JSON, FMT_DOT, FMT_SVG, FMT_FOLDED, FMT_PERF_SCRIPT, FMT_PERF_DATA, FMT_CHROME };
 
 struct env {
 	const char *cmd;
@@ -46,6 +49,13 @@ struct env {
 	bool ignore_unbalanced;
 	const char *focus;
 	const char *to; /* convert: "text" | "binary" */
+	bool stats;	/* report --stats */
+	bool format_set;
+	int sort;	/* enum klt_stats_key */
+	unsigned top;
+	bool hist;
+	int weight;	/* enum klt_weight */
+	const char *lock_glob;
 };
 
 const char *argp_program_version = "kvmlocktrace " KLT_VERSION;
@@ -83,10 +93,17 @@ enum {
 	OPT_FOCUS,
 	OPT_TO,
 	OPT_IGNORE_UNBALANCED,
+	OPT_STATS,
+	OPT_SORT,
+	OPT_TOP,
+	OPT_HIST,
+	OPT_WEIGHT,
+	OPT_LOCK,
 };
 
 static const struct argp_option analyse_opts[] = {
-	{ "format", 'f', "FMT", 0, "Output format: text (default), json, dot", 0 },
+	{ "format", 'f', "FMT", 0, "Output format: text (default), json, dot, svg (dot run through "
+				   "Graphviz), folded, perf-script, perf-data (needs -o), chrome", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE (created 0600, never overwritten "
 				   "unless --force)", 0 },
 	{ "rules", 'r', "FILE", 0, "Lock-order rules (default: the installed rules/kvm.rules)", 0 },
@@ -99,6 +116,15 @@ static const struct argp_option analyse_opts[] = {
 	{ "focus", OPT_FOCUS, "LOCK", 0, "dot: draw only the neighbourhood of LOCK", 0 },
 	{ "ignore-unbalanced", OPT_IGNORE_UNBALANCED, NULL, 0,
 	  "Count releases of locks not seen acquired instead of reporting them", 0 },
+	{ "stats", OPT_STATS, NULL, 0, "Print lock-time statistics (acquisitions, contention, wait "
+				       "and hold times per lock class and call site)", 1 },
+	{ "sort", OPT_SORT, "KEY", 0, "stats: acq, contended, wait, hold (default), max-wait, "
+				     "max-hold, avg-wait, avg-hold", 1 },
+	{ "top", OPT_TOP, "N", 0, "stats: show the top N lock classes (default 20, 0 = all)", 1 },
+	{ "hist", OPT_HIST, NULL, 0, "stats: log2 histograms of wait and hold times", 1 },
+	{ "weight", OPT_WEIGHT, "W", 0, "folded, perf-script, perf-data: hold (default), wait or count", 1 },
+	{ "lock", OPT_LOCK, "GLOB", 0, "folded, perf-script, chrome: only lock classes matching GLOB",
+	  1 },
 	{ 0 },
 };
 
@@ -121,9 +147,51 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 			env->format = FMT_JSON;
 		else if (!strcmp(arg, "dot"))
 			env->format = FMT_DOT;
+		else if (!strcmp(arg, "svg"))
+			env->format = FMT_SVG;
+		else if (!strcmp(arg, "folded"))
+			env->format = FMT_FOLDED;
+		else if (!strcmp(arg, "perf-script"))
+			env->format = FMT_PERF_SCRIPT;
+		else if (!strcmp(arg, "perf-data"))
+			env->format = FMT_PERF_DATA;
+		else if (!strcmp(arg, "chrome"))
+			env->format = FMT_CHROME;
 		else
-			argp_error(state, "--format: unknown format '%s' (expected text, json, dot)",
-				   arg);
+			argp_error(state, "--format: unknown format '%s' (expected text, json, dot, "
+					  "svg, folded, perf-script, perf-data, chrome)", arg);
+		env->format_set = true;
+		break;
+	case OPT_STATS:
+		env->stats = true;
+		break;
+	case OPT_SORT:
+		env->sort = klt_stats_key_from_name(arg);
+		if (env->sort < 0)
+			argp_error(state, "--sort: unknown key '%s' (expected acq, contended, wait, "
+					  "hold, max-wait, max-hold, avg-wait, avg-hold)", arg);
+		break;
+	case OPT_TOP: {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (errno || *end || !*arg || arg[0] == '-' || n > 1000000)
+			argp_error(state, "--top: expected a number 0..1000000, got '%s'", arg);
+		env->top = (unsigned)n;
+		break;
+	}
+	case OPT_HIST:
+		env->hist = true;
+		break;
+	case OPT_WEIGHT:
+		env->weight = klt_weight_from_name(arg);
+		if (env->weight < 0)
+			argp_error(state, "--weight: expected hold, wait or count, got '%s'", arg);
+		break;
+	case OPT_LOCK:
+		env->lock_glob = arg;
 		break;
 	case 'o':
 		env->output = arg;
@@ -170,8 +238,11 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "missing input FILE");
 		if (env->rules_path && env->no_rules)
 			argp_error(state, "--rules and --no-rules exclude each other");
-		if (env->focus && env->format != FMT_DOT)
-			argp_error(state, "--focus applies to --format dot only");
+		if (env->focus && env->format != FMT_DOT && env->format != FMT_SVG)
+			argp_error(state, "--focus applies to --format dot and svg only");
+		if (env->stats && env->format_set && env->format != FMT_TEXT)
+			argp_error(state, "--stats is a text table; JSON has the statistics under "
+					  "\"stats\"");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -345,8 +416,74 @@ int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, con
 	return 0;
 }
 
+/* Graphviz's dot on PATH (for --format svg), into buf. */
+static const char *find_dot(char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	for (const char *p = path && *path ? path : "/usr/bin:/bin"; p && *p;) {
+		const char *c = strchr(p, ':');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+
+		if (n && snprintf(buf, len, "%.*s/dot", (int)n, p) < (int)len &&
+		    access(buf, X_OK) == 0)
+			return buf;
+		p = c ? c + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* DOT through `dot -Tsvg` into out: the renderer writes into dot's stdin. */
+static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
+		      const struct klt_dot_opts *dopts)
+{
+	int pfd[2], status, rc;
+	pid_t pid;
+	FILE *w;
+
+	if (fflush(out) || pipe(pfd))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		dup2(pfd[0], STDIN_FILENO);
+		dup2(fileno(out), STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(dot, "dot", "-Tsvg", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[0]);
+	w = fdopen(pfd[1], "w");
+	if (!w) {
+		rc = -errno;
+		close(pfd[1]);
+	} else {
+		rc = klt_render_dot(w, view, dopts);
+		if (fclose(w) && !rc)
+			rc = -EIO;
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "kvmlocktrace: %s -Tsvg failed (exit %d)\n", dot,
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return rc ?: -EPIPE;
+	}
+	return rc;
+}
+
 static int cmd_analyse(struct env *env)
 {
+	struct klt_stats stats = { 0 };
+	bool have_stats = false;
+	char dotbuf[PATH_MAX];
+	const char *dot = NULL;
 	struct klt_trace trace;
 	struct klt_rules rules = { 0 };
 	struct lg_engine *eng = NULL;
@@ -400,8 +537,27 @@ static int cmd_analyse(struct env *env)
 		}
 	}
 
-	out = open_output(env->output, env->force);
-	if (!out)
+	if (env->format == FMT_SVG) {
+		dot = find_dot(dotbuf, sizeof(dotbuf));
+		if (!dot) {
+			fprintf(stderr, "kvmlocktrace: --format svg needs Graphviz's dot on PATH "
+					"(apt-get install graphviz), or use --format dot\n");
+			goto out;
+		}
+	}
+	if (env->stats || env->format == FMT_JSON || env->format == FMT_FOLDED ||
+	    env->format == FMT_PERF_SCRIPT || env->format == FMT_PERF_DATA ||
+	    env->format == FMT_CHROME) {
+		rc = klt_stats_build(&stats, eng, trace.events, trace.nevents);
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: statistics: %s\n", strerror(-rc));
+			goto out;
+		}
+		have_stats = true;
+	}
+
+	out = env->format == FMT_PERF_DATA ? NULL : open_output(env->output, env->force);
+	if (!out && env->format != FMT_PERF_DATA)
 		goto out;
 	struct klt_view view = {
 		.eng = eng,
@@ -410,30 +566,63 @@ static int cmd_analyse(struct env *env)
 		.kernel_version = kver,
 		.source = env->input,
 		.redact = env->redact,
+		.stats = have_stats ? &stats : NULL,
 	};
+	struct klt_sample_opts sopts = { .weight = env->weight, .lock_glob = env->lock_glob };
+	struct klt_dot_opts dopts = {
+		.classes = !env->instances,
+		.focus = env->focus,
+		.radius = 1,
+	};
+
 	switch (env->format) {
 	case FMT_TEXT:
-		rc = klt_render_text(out, &view);
+		if (env->stats) {
+			struct klt_stats_opts so = { .sort = (unsigned)env->sort, .top = env->top,
+						     .stack_rows = 3, .hist = env->hist };
+
+			rc = klt_render_stats(out, &view, &so);
+		} else {
+			rc = klt_render_text(out, &view);
+		}
 		break;
 	case FMT_JSON:
 		rc = klt_render_json(out, &view);
 		break;
-	case FMT_DOT: {
-		struct klt_dot_opts dopts = {
-			.classes = !env->instances,
-			.focus = env->focus,
-			.radius = 1,
-		};
+	case FMT_DOT:
 		rc = klt_render_dot(out, &view, &dopts);
+		break;
+	case FMT_SVG:
+		rc = render_svg(out, dot, &view, &dopts);
+		break;
+	case FMT_FOLDED:
+		rc = klt_render_folded(out, &view, &sopts);
+		break;
+	case FMT_PERF_SCRIPT:
+		rc = klt_render_perf_script(out, &view, &sopts);
+		break;
+	case FMT_CHROME:
+		rc = klt_render_chrome(out, &view, &sopts);
+		break;
+	case FMT_PERF_DATA: {
+		char pderr[512];
+
+		/* a perf.data file is written by src/perfdata.c: it needs a regular file */
+		rc = klt_render_perf_data(env->output ? env->output : "-", env->force, &view,
+					  &sopts, pderr, sizeof(pderr));
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: %s\n", pderr);
+			goto out;
+		}
 		break;
 	}
 	}
-	if (close_output(out, env->output) || rc) {
+	if ((out && close_output(out, env->output)) || rc) {
 		if (rc)
 			fprintf(stderr, "kvmlocktrace: rendering failed: %s\n", strerror(-rc));
 		goto out;
 	}
-	if (env->format == FMT_TEXT && rules_used && out != stdout)
+	if (env->format == FMT_TEXT && !env->stats && rules_used && out != stdout)
 		fprintf(stderr, "kvmlocktrace: rules: %s\n", rules_used);
 
 	if (truncated)
@@ -443,6 +632,7 @@ static int cmd_analyse(struct env *env)
 	else
 		exit_code = EXIT_CLEAN;
 out:
+	klt_stats_free(&stats);
 	lg_free(eng);
 	klt_rules_free(&rules);
 	klt_trace_free(&trace);
@@ -547,7 +737,7 @@ static int usage_top(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct env env = { .format = FMT_TEXT };
+	struct env env = { .format = FMT_TEXT, .sort = KLT_SORT_HOLD, .top = 20 };
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	argp_err_exit_status = EXIT_INPUT;

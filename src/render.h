@@ -7,6 +7,7 @@
 
 #include "lockgraph.h"
 #include "rules.h"
+#include "stats.h"
 #include "trace.h"
 
 struct klt_view {
@@ -16,6 +17,7 @@ struct klt_view {
 	unsigned kernel_version;       /* rules scope used, 0 = unknown */
 	const char *source;	       /* file name shown in reports */
 	bool redact;		       /* print kernel addresses as 0x<redacted> */
+	const struct klt_stats *stats; /* lock-time statistics, NULL = not computed */
 };
 
 /* Lock names. Class: symbol / explicit class name / "<kind>@<site>" for inferred classes.
@@ -34,7 +36,7 @@ int klt_render_finding_text(FILE *f, const struct klt_view *v, const struct lg_f
 /* Full text report: every finding, then a summary (events, locks, classes, edges, findings by
  * kind, counters/drops). */
 int klt_render_text(FILE *f, const struct klt_view *v);
-/* JSON, schema docs/json-schema.json (version field "schema": "kvmlocktrace/v1"). */
+/* JSON, schema docs/json-schema.json (version field "schema": "kvmlocktrace/v2"). */
 int klt_render_json(FILE *f, const struct klt_view *v);
 
 struct klt_dot_opts {
@@ -44,5 +46,27 @@ struct klt_dot_opts {
 };
 /* Graphviz DOT of the lock graph; cycle edges red, rule-violating edges orange dashed. */
 int klt_render_dot(FILE *f, const struct klt_view *v, const struct klt_dot_opts *o);
+
+/* Lock-time statistics table (report --stats), klockstat-like, 80 columns unless wide. */
+struct klt_stats_opts {
+	unsigned sort;	    /* enum klt_stats_key */
+	unsigned top;	    /* classes shown, 0 = all */
+	unsigned stack_rows; /* acquisition sites shown under each class */
+	bool hist;	    /* log2 histograms of wait and hold per class shown */
+};
+int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_opts *o);
+
+struct klt_sample_opts;
+/* Folded stacks: "comm;outer;...;inner;lock weight", identical stacks summed, sorted. */
+int klt_render_folded(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
+/* `perf script` text layout, one sample per acquisition; the lock is the innermost frame. */
+int klt_render_perf_script(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
+/* Trace Event Format JSON: hold intervals per task as complete ("X") events. */
+int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
+/* perf.data (src/perfdata.c) at path: one sample per acquisition, call chain = the lock
+ * ("lock:NAME", innermost) then its stack; event klt:hold-ns / klt:wait-ns / klt:acquire.
+ * 0, or <0 with a one-line reason naming the file in err. */
+int klt_render_perf_data(const char *path, bool force, const struct klt_view *v,
+			 const struct klt_sample_opts *o, char *err, size_t errlen);
 
 #endif

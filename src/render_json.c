@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * JSON report (schema: docs/json-schema.json, "schema": "kvmlocktrace/v1"). Addresses are strings
+ * JSON report (schema: docs/json-schema.json, "schema": "kvmlocktrace/v2"). Addresses are strings
  * ("0x..." or "0x<redacted>") because 64-bit kernel addresses do not survive JSON doubles.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 
 #include "render.h"
 #include "render_priv.h"
+#include "samples.h"
 
 
 #define NAME_LEN 256
@@ -400,9 +401,86 @@ static json_object *jgraph(struct jb *b, const struct klt_view *v)
 	return o;
 }
 
+static json_object *jmetric(struct jb *b, const struct klt_metric *m)
+{
+	json_object *o = json_object_new_object(), *h = json_object_new_array();
+
+	jadd(b, o, "count", jint(m->count));
+	jadd(b, o, "total_ns", jint(m->total));
+	jadd(b, o, "mean_ns", jint(m->count ? m->total / m->count : 0));
+	jadd(b, o, "max_ns", jint(m->max));
+	for (unsigned i = 0; h && i < KLT_HIST_BUCKETS; i++) {
+		json_object *e;
+
+		if (!m->hist[i])
+			continue;
+		e = json_object_new_object();
+		jadd(b, e, "lo_ns", jint(klt_hist_lo(i)));
+		jadd(b, e, "hi_ns", jint(klt_hist_hi(i)));
+		jadd(b, e, "count", jint(m->hist[i]));
+		jpush(b, h, e);
+	}
+	jadd(b, o, "hist", h);
+	return o;
+}
+
+static void jstat_fields(struct jb *b, json_object *o, const struct klt_stat *e)
+{
+	jadd(b, o, "acquisitions", jint(e->acquisitions));
+	jadd(b, o, "contended", jint(e->contended));
+	jadd(b, o, "try_fail", jint(e->try_fail));
+	jadd(b, o, "wait", jmetric(b, &e->wait));
+	jadd(b, o, "contention", jmetric(b, &e->contention));
+	jadd(b, o, "hold", jmetric(b, &e->hold));
+}
+
+/* Lock-time statistics per class, each with its acquisition stacks. */
+static json_object *jstats(struct jb *b, const struct klt_view *v)
+{
+	const struct klt_stats *s = v->stats;
+	json_object *o = json_object_new_object(), *classes = json_object_new_array();
+	char name[NAME_LEN];
+	uint64_t nacq = 0;
+
+	for (size_t i = 0; i < s->nclasses; i++)
+		nacq += s->classes[i].acquisitions;
+	jadd(b, o, "acquisitions", jint(nacq));
+	jadd(b, o, "open_holds", jint(s->open_holds));
+	jadd(b, o, "unmatched_releases", jint(s->unmatched_releases));
+	for (size_t i = 0; classes && i < s->nclasses; i++) {
+		const struct klt_stat *c = &s->classes[i];
+		struct klt_acq a = { .lock = c->lock, .class_id = c->class_id, .kind = c->kind };
+		json_object *jc = json_object_new_object(), *stacks = json_object_new_array();
+
+		jadd(b, jc, "lock", jstr(klt_acq_lock_name(v, &a, name, sizeof(name))));
+		jadd(b, jc, "kind", jkind(c->kind));
+		jstat_fields(b, jc, c);
+		for (size_t j = 0; stacks && j < s->nstacks; j++) {
+			const struct klt_stat *e = &s->stacks[j];
+			json_object *js;
+
+			if (e->ckey != c->ckey)
+				continue;
+			js = json_object_new_object();
+			if (e->ip)
+				jadd(b, js, "caller", jsym(v, e->ip));
+			else
+				jadd_null(b, js, "caller");
+			jadd(b, js, "stack", jstack(b, v, e->stack_id));
+			jstat_fields(b, js, e);
+			jpush(b, stacks, js);
+		}
+		jadd(b, jc, "stacks", stacks);
+		jpush(b, classes, jc);
+	}
+	jadd(b, o, "classes", classes);
+	return o;
+}
+
 int klt_render_json(FILE *f, const struct klt_view *v)
 {
 	struct jb b = { .oom = false };
+	struct klt_stats own = { 0 };
 	json_object *root, *findings;
 	const char *s;
 	int err = 0;
@@ -411,7 +489,7 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 		return -EINVAL;
 	root = json_object_new_object();
 	findings = json_object_new_array();
-	jadd(&b, root, "schema", jstr("kvmlocktrace/v1"));
+	jadd(&b, root, "schema", jstr("kvmlocktrace/v2"));
 	if (v->source)
 		jadd(&b, root, "source", jstr(v->source));
 	else
@@ -426,6 +504,19 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 	}
 	jadd(&b, root, "findings", findings);
 	jadd(&b, root, "graph", jgraph(&b, v));
+	if (v->stats) {
+		jadd(&b, root, "stats", jstats(&b, v));
+	} else {
+		/* the caller computed none: from the trace's events (empty without a trace) */
+		struct klt_view vs = *v;
+
+		err = klt_stats_build(&own, v->eng, v->trace ? v->trace->events : NULL,
+				      v->trace ? v->trace->nevents : 0);
+		if (err)
+			goto out;
+		vs.stats = &own;
+		jadd(&b, root, "stats", jstats(&b, &vs));
+	}
 	if (b.oom) {
 		err = -ENOMEM;
 		goto out;
@@ -439,6 +530,7 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || ferror(f))
 		err = -EIO;
 out:
+	klt_stats_free(&own);
 	json_object_put(root);
 	return err;
 }

@@ -924,6 +924,7 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	}
 	t->skel->rodata->targ_tgid = t->opts.user ? 0 : (__u32)t->opts.pid;
 	t->skel->rodata->trace_all = t->opts.all;
+	t->skel->rodata->full_events = t->opts.full_events;
 	t->skel->rodata->self_tgid = (__u32)getpid();
 	t->skel->rodata->cpu_hotplug_lock_addr = hp ? hp->addr : 0;
 	if (t->opts.ringbuf_mb)

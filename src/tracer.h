@@ -41,6 +41,7 @@ struct klt_features {
 struct klt_tracer_opts {
 	enum klt_attach attach;
 	bool all;	  /* every mutex/rwsem, not just the KVM/hotplug scope */
+	bool full_events; /* full lock events for every in-scope lock (stats, exports) */
 	pid_t pid;	  /* only this process (0 = all) */
 	const char *user; /* user-space locks: PATH of a binary or libc, or a PID; NULL = kernel */
 	unsigned ringbuf_mb;

@@ -6,13 +6,19 @@
  *  - no crash / UB / leak / timeout on any input; error messages are NUL-terminated;
  *  - an accepted input is written canonically (klt_text_write) and the output re-parses;
  *  - the writer is canonical: write(parse(write(parse(x)))) == write(parse(x)) byte for byte,
- *    and the re-parsed trace has the same events, stacks, symbols and counters.
+ *    and the re-parsed trace has the same events, stacks, symbols and counters;
+ *  - lock-time statistics and the profile exports of the parsed trace: no crash, and the folded
+ *    weights (hold, count) add up to the statistics' totals.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lockgraph.h"
+#include "render.h"
+#include "samples.h"
+#include "stats.h"
 #include "trace.h"
 #include "fuzz_common.h"
 
@@ -88,6 +94,82 @@ static void exercise(struct klt_trace *t)
 	}
 }
 
+/* Sum of the weights of folded output (the number after the last blank of each line). */
+static uint64_t folded_sum(struct klt_view *v, enum klt_weight w)
+{
+	struct klt_sample_opts o = { .weight = w };
+	char *out = NULL, *p, *nl;
+	size_t len = 0;
+	uint64_t sum = 0;
+	FILE *f = open_memstream(&out, &len);
+	int ret;
+
+	FUZZ_CHECK(f, "open_memstream failed");
+	ret = klt_render_folded(f, v, &o);
+	FUZZ_CHECK(ret == 0, "klt_render_folded returned %d", ret);
+	fclose(f);
+	for (p = out; p && *p; p = nl + 1) {
+		char *sp;
+
+		nl = strchr(p, '\n');
+		FUZZ_CHECK(nl, "folded output not newline-terminated");
+		*nl = '\0';
+		sp = strrchr(p, ' ');
+		FUZZ_CHECK(sp && sp[1], "folded line without weight: %s", p);
+		sum += strtoull(sp + 1, NULL, 10);
+	}
+	free(out);
+	return sum;
+}
+
+static void render_all(struct klt_view *v)
+{
+	struct klt_stats_opts so = { .sort = KLT_SORT_HOLD, .top = 5, .stack_rows = 3, .hist = true };
+	struct klt_sample_opts o = { .weight = KLT_WEIGHT_WAIT };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	FUZZ_CHECK(f, "open_memstream failed");
+	FUZZ_CHECK(klt_render_stats(f, v, &so) == 0, "klt_render_stats failed");
+	FUZZ_CHECK(klt_render_perf_script(f, v, &o) == 0, "klt_render_perf_script failed");
+	FUZZ_CHECK(klt_render_chrome(f, v, &o) == 0, "klt_render_chrome failed");
+	fclose(f);
+	free(out);
+}
+
+/* Engine, statistics and exports on the parsed trace. */
+static void exercise_stats(struct klt_trace *t)
+{
+	struct lg_config cfg = { .syms = t->syms, .ignore_unbalanced = true };
+	struct lg_engine *eng = lg_new(&cfg);
+	struct klt_stats s;
+	uint64_t hold = 0, acq = 0;
+
+	if (!eng)
+		return;
+	for (size_t i = 0; i < t->nevents; i++)
+		if (lg_feed(eng, &t->events[i]))
+			goto out;
+	if (klt_stats_build(&s, eng, t->events, t->nevents))
+		goto out;
+	for (size_t i = 0; i < s.nclasses; i++) {
+		hold += s.classes[i].hold.total;
+		acq += s.classes[i].acquisitions;
+		FUZZ_CHECK(s.classes[i].hold.max <= s.classes[i].hold.total, "hold max > total");
+	}
+	{
+		struct klt_view v = { .eng = eng, .trace = t, .stats = &s, .source = "fuzz" };
+
+		FUZZ_CHECK(folded_sum(&v, KLT_WEIGHT_HOLD) == hold, "folded hold sum != stats");
+		FUZZ_CHECK(folded_sum(&v, KLT_WEIGHT_COUNT) == acq, "folded count sum != stats");
+		render_all(&v);
+	}
+	klt_stats_free(&s);
+out:
+	lg_free(eng);
+}
+
 static void same_trace(const struct klt_trace *a, const struct klt_trace *b)
 {
 	size_t i;
@@ -133,6 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	exercise(&t);
+	if (t.nevents <= 4096)
+		exercise_stats(&t);
 
 	w1 = write_text(&t, &l1);
 	klt_trace_init(&t2);

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Lock-time statistics (see stats.h): pairs each task's lock events into acquisitions with wait
+ * and hold times, then sums them per lock class and per (class, acquisition stack). Pure C.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+/* --- a small open-addressing map (u64, u64) -> u32 ------------------------------------------ */
+struct kmap {
+	uint64_t *k1, *k2;
+	uint32_t *val; /* UINT32_MAX = empty */
+	size_t cap, n;
+};
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull + (a << 6) + (a >> 2));
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+static void kmap_free(struct kmap *m)
+{
+	free(m->k1);
+	free(m->k2);
+	free(m->val);
+	memset(m, 0, sizeof(*m));
+}
+
+static int kmap_grow(struct kmap *m)
+{
+	struct kmap nm = { 0 };
+
+	nm.cap = m->cap ? m->cap * 2 : 256;
+	nm.k1 = malloc(nm.cap * sizeof(*nm.k1));
+	nm.k2 = malloc(nm.cap * sizeof(*nm.k2));
+	nm.val = malloc(nm.cap * sizeof(*nm.val));
+	if (!nm.k1 || !nm.k2 || !nm.val) {
+		kmap_free(&nm);
+		return -ENOMEM;
+	}
+	memset(nm.val, 0xff, nm.cap * sizeof(*nm.val));
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->val[i] == UINT32_MAX)
+			continue;
+		size_t j = mix(m->k1[i], m->k2[i]) & (nm.cap - 1);
+
+		while (nm.val[j] != UINT32_MAX)
+			j = (j + 1) & (nm.cap - 1);
+		nm.k1[j] = m->k1[i];
+		nm.k2[j] = m->k2[i];
+		nm.val[j] = m->val[i];
+	}
+	nm.n = m->n;
+	kmap_free(m);
+	*m = nm;
+	return 0;
+}
+
+/* Slot of (a, b): *found says whether it holds the key; the slot is free otherwise. */
+static size_t kmap_slot(const struct kmap *m, uint64_t a, uint64_t b, bool *found)
+{
+	size_t j = mix(a, b) & (m->cap - 1);
+
+	while (m->val[j] != UINT32_MAX) {
+		if (m->k1[j] == a && m->k2[j] == b) {
+			*found = true;
+			return j;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	*found = false;
+	return j;
+}
+
+static uint32_t kmap_get(const struct kmap *m, uint64_t a, uint64_t b)
+{
+	bool found;
+	size_t j;
+
+	if (!m->cap)
+		return UINT32_MAX;
+	j = kmap_slot(m, a, b, &found);
+	return found ? m->val[j] : UINT32_MAX;
+}
+
+static int kmap_put(struct kmap *m, uint64_t a, uint64_t b, uint32_t v)
+{
+	bool found;
+	size_t j;
+
+	if ((m->n + 1) * 2 > m->cap && kmap_grow(m))
+		return -ENOMEM;
+	j = kmap_slot(m, a, b, &found);
+	if (!found) {
+		m->k1[j] = a;
+		m->k2[j] = b;
+		m->n++;
+	}
+	m->val[j] = v;
+	return 0;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	void *p;
+	size_t nc;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	while (nc < need)
+		nc *= 2;
+	p = realloc(*arr, nc * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+/* --- metrics ------------------------------------------------------------------------------ */
+unsigned klt_hist_bucket(uint64_t v)
+{
+	return v ? 64u - (unsigned)__builtin_clzll(v) : 0;
+}
+
+uint64_t klt_hist_lo(unsigned b)
+{
+	return b ? 1ull << (b - 1) : 0;
+}
+
+uint64_t klt_hist_hi(unsigned b)
+{
+	return b == 0 ? 0 : b >= 64 ? UINT64_MAX : (1ull << b) - 1;
+}
+
+void klt_metric_add(struct klt_metric *m, uint64_t v)
+{
+	m->count++;
+	m->total += v;
+	if (v > m->max)
+		m->max = v;
+	m->hist[klt_hist_bucket(v)]++;
+}
+
+bool klt_acq_wait(const struct klt_acq *a, uint64_t *ns)
+{
+	if (a->has_wait) {
+		*ns = a->wait_ns;
+		return true;
+	}
+	if (a->contended) {
+		*ns = a->contend_ns;
+		return true;
+	}
+	return false;
+}
+
+/* A failed trylock: kept in acqs only until the tables count it (never returned). */
+#define ACQ_FAILED_TRY 0xff
+
+/* --- per-task pairing ---------------------------------------------------------------------- */
+struct task {
+	uint32_t tid;
+	bool pend_valid, cont_valid;
+	uint64_t pend_lock, pend_ts;
+	uint64_t cont_lock, cont_ts;
+	uint64_t pend_contend_ns; /* contention seen while the pending attempt waited */
+	bool pend_contended;
+	uint32_t *held; /* indexes into acqs, innermost last */
+	size_t nheld, held_cap;
+};
+
+struct builder {
+	struct klt_stats *s;
+	const struct lg_engine *eng;
+	struct kmap lock_class; /* addr -> class id */
+	struct kmap tasks;	/* tid -> index */
+	struct task *tv;
+	size_t ntasks, tasks_cap;
+};
+
+static struct task *task_of(struct builder *b, uint32_t tid)
+{
+	uint32_t i = kmap_get(&b->tasks, tid, 0);
+
+	if (i != UINT32_MAX)
+		return &b->tv[i];
+	if (grow((void **)&b->tv, &b->tasks_cap, b->ntasks + 1, sizeof(*b->tv)) ||
+	    kmap_put(&b->tasks, tid, 0, (uint32_t)b->ntasks))
+		return NULL;
+	memset(&b->tv[b->ntasks], 0, sizeof(b->tv[0]));
+	b->tv[b->ntasks].tid = tid;
+	return &b->tv[b->ntasks++];
+}
+
+static struct klt_acq *new_acq(struct builder *b, const struct klt_event *ev, uint8_t type)
+{
+	struct klt_stats *s = b->s;
+	struct klt_acq *a;
+
+	if (grow((void **)&s->acqs, &s->acqs_cap, s->nacqs + 1, sizeof(*s->acqs)))
+		return NULL;
+	a = &s->acqs[s->nacqs++];
+	memset(a, 0, sizeof(*a));
+	a->lock = ev->lock;
+	a->class_id = kmap_get(&b->lock_class, ev->lock, 0);
+	a->pid = ev->pid;
+	a->tid = ev->tid;
+	a->cpu = ev->cpu;
+	memcpy(a->comm, ev->comm, sizeof(a->comm));
+	a->comm[KLT_COMM_LEN - 1] = '\0';
+	a->ts = ev->ts;
+	a->ip = ev->ip;
+	a->stack_id = ev->stack_id;
+	a->type = type;
+	a->kind = ev->kind;
+	a->mode = ev->mode;
+	a->implicit = ev->flags & KLT_F_IMPLICIT;
+	return a;
+}
+
+static int push_held(struct task *t, uint32_t idx)
+{
+	if (grow((void **)&t->held, &t->held_cap, t->nheld + 1, sizeof(*t->held)))
+		return -ENOMEM;
+	t->held[t->nheld++] = idx;
+	return 0;
+}
+
+static int on_acquire(struct builder *b, struct task *t, const struct klt_event *ev, uint8_t type)
+{
+	struct klt_acq *a = new_acq(b, ev, type);
+
+	if (!a)
+		return -ENOMEM;
+	if (type == KLT_ACQ_BLOCK && t->pend_valid && t->pend_lock == ev->lock) {
+		a->has_wait = true;
+		a->wait_ns = ev->ts >= t->pend_ts ? ev->ts - t->pend_ts : 0;
+		a->contended = t->pend_contended;
+		a->contend_ns = t->pend_contend_ns;
+	}
+	if (type == KLT_ACQ_BLOCK || type == KLT_ACQ_TRY) {
+		t->pend_valid = false;
+		t->pend_contended = false;
+		t->pend_contend_ns = 0;
+	}
+	if (type == KLT_ACQ_SRCU_SYNC)
+		return 0;
+	return push_held(t, (uint32_t)(a - b->s->acqs));
+}
+
+static void on_release(struct builder *b, struct task *t, const struct klt_event *ev, bool srcu)
+{
+	for (size_t i = t->nheld; i-- > 0;) {
+		struct klt_acq *a = &b->s->acqs[t->held[i]];
+
+		if (a->lock != ev->lock || (a->type == KLT_ACQ_SRCU_READ) != srcu)
+			continue;
+		a->released = true;
+		a->hold_ns = ev->ts >= a->ts ? ev->ts - a->ts : 0;
+		memmove(&t->held[i], &t->held[i + 1], (t->nheld - i - 1) * sizeof(*t->held));
+		t->nheld--;
+		return;
+	}
+	b->s->unmatched_releases++;
+}
+
+static int feed(struct builder *b, const struct klt_event *ev)
+{
+	struct task *t;
+
+	switch (ev->type) {
+	case KLT_EV_ATTEMPT: case KLT_EV_ACQUIRED: case KLT_EV_RELEASE: case KLT_EV_TRY_OK:
+	case KLT_EV_TRY_FAIL: case KLT_EV_SRCU_READ_LOCK: case KLT_EV_SRCU_READ_UNLOCK:
+	case KLT_EV_SRCU_SYNC: case KLT_EV_CONTEND_BEGIN: case KLT_EV_CONTEND_END:
+	case KLT_EV_TASK_EXIT:
+		break;
+	default:
+		return 0;
+	}
+	t = task_of(b, ev->tid);
+	if (!t)
+		return -ENOMEM;
+	switch (ev->type) {
+	case KLT_EV_ATTEMPT:
+		t->pend_valid = true;
+		t->pend_lock = ev->lock;
+		t->pend_ts = ev->ts;
+		t->pend_contended = false;
+		t->pend_contend_ns = 0;
+		return 0;
+	case KLT_EV_ACQUIRED:
+		return on_acquire(b, t, ev, KLT_ACQ_BLOCK);
+	case KLT_EV_TRY_OK:
+		return on_acquire(b, t, ev, KLT_ACQ_TRY);
+	case KLT_EV_SRCU_READ_LOCK:
+		return on_acquire(b, t, ev, KLT_ACQ_SRCU_READ);
+	case KLT_EV_SRCU_SYNC:
+		return on_acquire(b, t, ev, KLT_ACQ_SRCU_SYNC);
+	case KLT_EV_TRY_FAIL: {
+		/* a failed blocking acquire (ret != 0) ends the pending attempt too */
+		if (t->pend_valid && t->pend_lock == ev->lock)
+			t->pend_valid = false;
+		/* counted per class when the tables are built: remember it as a zero record */
+		struct klt_acq *r = new_acq(b, ev, KLT_ACQ_TRY);
+
+		if (!r)
+			return -ENOMEM;
+		r->type = ACQ_FAILED_TRY;
+		return 0;
+	}
+	case KLT_EV_RELEASE:
+		on_release(b, t, ev, false);
+		return 0;
+	case KLT_EV_SRCU_READ_UNLOCK:
+		on_release(b, t, ev, true);
+		return 0;
+	case KLT_EV_CONTEND_BEGIN:
+		t->cont_valid = true;
+		t->cont_lock = ev->lock;
+		t->cont_ts = ev->ts;
+		return 0;
+	case KLT_EV_CONTEND_END: {
+		uint64_t d;
+
+		if (!t->cont_valid || t->cont_lock != ev->lock)
+			return 0;
+		t->cont_valid = false;
+		d = ev->ts >= t->cont_ts ? ev->ts - t->cont_ts : 0;
+		if (t->pend_valid && t->pend_lock == ev->lock) {
+			t->pend_contended = true;
+			t->pend_contend_ns += d;
+		} else {
+			/* no acquisition event to attach it to (contention seen alone) */
+			struct klt_acq *a = new_acq(b, ev, KLT_ACQ_CONTENTION);
+
+			if (!a)
+				return -ENOMEM;
+			a->ts = t->cont_ts;
+			a->contended = true;
+			a->contend_ns = d;
+		}
+		return 0;
+	}
+	case KLT_EV_TASK_EXIT:
+		b->s->open_holds += t->nheld;
+		t->nheld = 0;
+		t->pend_valid = t->cont_valid = false;
+		return 0;
+	}
+	return 0;
+}
+
+/* --- tables -------------------------------------------------------------------------------- */
+static uint64_t class_key(const struct klt_acq *a)
+{
+	return a->class_id != KLT_NO_CLASS ? a->class_id : (1ull << 63) | a->lock;
+}
+
+static uint64_t stack_key(const struct klt_acq *a)
+{
+	return a->stack_id >= 0 ? (uint64_t)a->stack_id : (1ull << 63) | a->ip;
+}
+
+static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, struct kmap *m,
+			      const struct klt_acq *a, uint64_t k2)
+{
+	uint64_t ck = class_key(a);
+	uint32_t i = kmap_get(m, ck, k2);
+	struct klt_stat *e;
+
+	if (i != UINT32_MAX)
+		return &(*arr)[i];
+	if (grow((void **)arr, cap, *n + 1, sizeof(**arr)) || kmap_put(m, ck, k2, (uint32_t)*n))
+		return NULL;
+	e = &(*arr)[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->class_id = a->class_id;
+	e->lock = a->lock;
+	e->kind = a->kind;
+	e->stack_id = a->stack_id;
+	e->ip = a->ip;
+	e->ckey = ck;
+	return e;
+}
+
+static void account(struct klt_stat *e, const struct klt_acq *a)
+{
+	if (a->type == ACQ_FAILED_TRY) {
+		e->try_fail++;
+		return;
+	}
+	if (a->type != KLT_ACQ_CONTENTION)
+		e->acquisitions++;
+	if (a->contended) {
+		e->contended++;
+		klt_metric_add(&e->contention, a->contend_ns);
+	}
+	if (a->has_wait)
+		klt_metric_add(&e->wait, a->wait_ns);
+	else if (a->type == KLT_ACQ_CONTENTION)
+		klt_metric_add(&e->wait, a->contend_ns);
+	if (a->released)
+		klt_metric_add(&e->hold, a->hold_ns);
+}
+
+static int tables(struct klt_stats *s)
+{
+	struct kmap cm = { 0 }, sm = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < s->nacqs; i++) {
+		const struct klt_acq *a = &s->acqs[i];
+		struct klt_stat *c = entry(&s->classes, &s->nclasses, &s->classes_cap, &cm, a, 0);
+		struct klt_stat *st = c ? entry(&s->stacks, &s->nstacks, &s->stacks_cap, &sm, a,
+						 stack_key(a)) : NULL;
+
+		if (!c || !st) {
+			err = -ENOMEM;
+			break;
+		}
+		account(c, a);
+		account(st, a);
+	}
+	kmap_free(&cm);
+	kmap_free(&sm);
+	return err;
+}
+
+int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const struct klt_event *ev,
+		    size_t n)
+{
+	struct builder b = { .s = s, .eng = eng };
+	int err = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; eng && i < lg_nlocks(eng) && !err; i++) {
+		const struct lg_lock *l = lg_lock_at(eng, i);
+
+		if (l)
+			err = kmap_put(&b.lock_class, l->addr, 0, l->class_id);
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = feed(&b, &ev[i]);
+	for (size_t i = 0; i < b.ntasks; i++) {
+		s->open_holds += b.tv[i].nheld;
+		free(b.tv[i].held);
+	}
+	free(b.tv);
+	kmap_free(&b.tasks);
+	kmap_free(&b.lock_class);
+	if (!err)
+		err = tables(s);
+	/* failed trylocks were kept only to be counted: drop them from the acquisition list */
+	if (!err) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < s->nacqs; i++)
+			if (s->acqs[i].type != ACQ_FAILED_TRY)
+				s->acqs[k++] = s->acqs[i];
+		s->nacqs = k;
+	}
+	if (err)
+		klt_stats_free(s);
+	return err;
+}
+
+void klt_stats_free(struct klt_stats *s)
+{
+	free(s->acqs);
+	free(s->classes);
+	free(s->stacks);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- sorting ------------------------------------------------------------------------------- */
+static uint64_t avg(const struct klt_metric *m)
+{
+	return m->count ? m->total / m->count : 0;
+}
+
+static uint64_t key_of(const struct klt_stat *e, enum klt_stats_key k)
+{
+	switch (k) {
+	case KLT_SORT_ACQ: return e->acquisitions;
+	case KLT_SORT_CONTENDED: return e->contended;
+	case KLT_SORT_WAIT: return e->wait.total;
+	case KLT_SORT_HOLD: return e->hold.total;
+	case KLT_SORT_MAX_WAIT: return e->wait.max;
+	case KLT_SORT_MAX_HOLD: return e->hold.max;
+	case KLT_SORT_AVG_WAIT: return avg(&e->wait);
+	case KLT_SORT_AVG_HOLD: return avg(&e->hold);
+	default: return 0;
+	}
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* Merge sort (stable, no comparator globals). */
+static void msort(struct klt_stat *e, struct klt_stat *tmp, size_t n, enum klt_stats_key k)
+{
+	size_t h = n / 2, i = 0, j = h, o = 0;
+
+	if (n < 2)
+		return;
+	msort(e, tmp, h, k);
+	msort(e + h, tmp, n - h, k);
+	while (i < h && j < n) {
+		int c = cmp_u64_desc(key_of(&e[i], k), key_of(&e[j], k));
+
+		if (!c)
+			c = cmp_u64_desc(e[i].acquisitions, e[j].acquisitions);
+		tmp[o++] = c <= 0 ? e[i++] : e[j++];
+	}
+	while (i < h)
+		tmp[o++] = e[i++];
+	while (j < n)
+		tmp[o++] = e[j++];
+	memcpy(e, tmp, n * sizeof(*e));
+}
+
+void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key)
+{
+	struct klt_stat *tmp;
+
+	if (n < 2)
+		return;
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp) {
+		/* insertion sort fallback: no allocation, still stable */
+		for (size_t i = 1; i < n; i++) {
+			struct klt_stat x = e[i];
+			size_t j = i;
+
+			while (j > 0 && key_of(&e[j - 1], key) < key_of(&x, key)) {
+				e[j] = e[j - 1];
+				j--;
+			}
+			e[j] = x;
+		}
+		return;
+	}
+	msort(e, tmp, n, key);
+	free(tmp);
+}
+
+static const char *const key_names[KLT_SORT_MAX_KEY] = {
+	[KLT_SORT_ACQ] = "acq",		  [KLT_SORT_CONTENDED] = "contended",
+	[KLT_SORT_WAIT] = "wait",	  [KLT_SORT_HOLD] = "hold",
+	[KLT_SORT_MAX_WAIT] = "max-wait", [KLT_SORT_MAX_HOLD] = "max-hold",
+	[KLT_SORT_AVG_WAIT] = "avg-wait", [KLT_SORT_AVG_HOLD] = "avg-hold",
+};
+
+int klt_stats_key_from_name(const char *name)
+{
+	for (int i = 0; i < KLT_SORT_MAX_KEY; i++)
+		if (!strcmp(name, key_names[i]))
+			return i;
+	return -1;
+}
+
+const char *klt_stats_key_name(unsigned key)
+{
+	return key < KLT_SORT_MAX_KEY ? key_names[key] : NULL;
+}
