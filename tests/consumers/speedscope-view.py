@@ -65,22 +65,28 @@ def main():
             srv.server_address[1], name, a.view)
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                "--user-data-dir=" + os.path.join(d, "profile"), "--window-size=" + a.size,
-               "--virtual-time-budget=8000"]
+               "--virtual-time-budget=15000"]
         if a.screenshot:
             cmd.append("--screenshot=" + os.path.abspath(a.screenshot))
         else:
             cmd.append("--dump-dom")
-        try:
-            r = subprocess.run(cmd + ["--enable-logging=stderr", "--v=0", url], capture_output=True,
-                               text=True, timeout=60)
+        # Chromium dumps the DOM when its virtual-time budget runs out; on a loaded machine the
+        # profile may not have been fetched and rendered by then: try again (up to 3 times)
+        out = ""
+        for _ in range(3):
+            try:
+                r = subprocess.run(cmd + ["--enable-logging=stderr", "--v=0", url],
+                                   capture_output=True, text=True, timeout=90)
+            except subprocess.TimeoutExpired:
+                print("speedscope-view: chromium did not finish within 90 s", file=sys.stderr)
+                continue
             out = r.stdout
             if os.environ.get("SPEEDSCOPE_DEBUG"):
-                print("\n".join(l for l in r.stderr.splitlines() if "CONSOLE" in l), file=sys.stderr)
-        except subprocess.TimeoutExpired:
-            print("speedscope-view: chromium did not finish within 60 s", file=sys.stderr)
-            return 1
-        finally:
-            srv.shutdown()
+                print("\n".join(l for l in r.stderr.splitlines() if "CONSOLE" in l),
+                      file=sys.stderr)
+            if a.screenshot or "Symbol Name" in out or a.view != "sandwich":
+                break
+        srv.shutdown()
     if a.screenshot:
         return 0
     out = re.sub(r"<style.*?</style>", "", out, flags=re.S)
