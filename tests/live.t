@@ -27,7 +27,7 @@ left_progs() {
 }
 
 if [ "$(id -u)" != 0 ]; then
-	for t in features tracepoint-hotplug uprobe-abba uprobe-consistent uprobe-trylock detach; do
+	for t in features tracepoint-hotplug uprobe-abba uprobe-consistent uprobe-trylock uprobe-short-lived detach; do
 		skip "$t: needs root (CAP_BPF+CAP_PERFMON)"
 	done
 	echo "1..$n"; exit 0
@@ -101,6 +101,23 @@ for mode in consistent trylock; do
 	if [ $rc = 0 ] && ! grep -q WARNING "$tmp/$mode.out"; then ok "uprobe: $mode order reports nothing"
 	else nok "uprobe: $mode (rc=$rc)"; show "$tmp/$mode.out"; fi
 done
+
+# a short-lived program and a lagging consumer: the program takes its locks and exits 300 ms
+# later, the consumer spends 400 ms on each event (test-only knob), so the program is gone
+# (its /proc/PID/maps with it) long before its events are symbolized. The maps read when its
+# first event arrived must still name its frames, its locks and libc's.
+KLT_TEST_CONSUMER_DELAY_MS=400 "$KLT" record -f --user "$tmp/pthread_order" -o "$tmp/short.klt" -- \
+	"$tmp/pthread_order" abba-exit 300 >"$tmp/short.out" 2>&1
+"$KLT" report "$tmp/short.klt" >"$tmp/short.report" 2>&1
+if grep -q 'WARNING: possible circular locking dependency' "$tmp/short.report" &&
+   grep -q 'lock_a' "$tmp/short.report" && grep -q 'lock_b' "$tmp/short.report" &&
+   grep -qE 'path_one\+0x[0-9a-f]+ \[pthread_order\]' "$tmp/short.report" &&
+   grep -qE 'path_two_inverted\+0x[0-9a-f]+ \[pthread_order\]' "$tmp/short.report" &&
+   grep -qE '__pthread_mutex_lock \[libc\.so' "$tmp/short.report"; then
+	ok "uprobe: short-lived program, lagging consumer: locks, path_one, path_two_inverted, __pthread_mutex_lock named"
+else
+	nok "uprobe: short-lived program lost its user symbols"; show "$tmp/short.out" 10; show "$tmp/short.report" 40
+fi
 
 # overload: every lock pair new (heap mutexes never reused) overflows the in-kernel edge map;
 # the loss is counted per cause in the summary and the recording, memory stays bounded, and the
