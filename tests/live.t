@@ -14,12 +14,23 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
 show() { sed 's/^/#   /' "$1" | head -${2:-30}; }
-# our programs still loaded; the kernel frees a closed program after an RCU grace period, so
-# give it up to 3 s before calling it left behind
+# Our programs left loaded. Others (another tool, a parallel run of these tests) may have
+# programs of the same names loaded at any time, so one counts only programs that (1) were
+# not loaded when `base=$(our_progs)` was taken right before the tracer ran, and (2) no live
+# process holds (fdinfo prog_id: a running tracer, ours or not, owns its programs; a leaked
+# program is pinned or attached with no process behind it). bpftool's `pids` would say the
+# same but needs a bpftool built with BPF skeletons.
+# The kernel frees a closed program after an RCU grace period: up to 3 s before counting one.
+our_progs() {
+	bpftool prog show -j 2>/dev/null |
+		jq -r '.[] | select(.name | test("^(tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)")) | .id' | sort
+}
+owned_progs() { grep -hs '^prog_id:' /proc/[0-9]*/fdinfo/* | awk '{ print $2 }' | sort -u; }
+base=
 left_progs() {
 	local i c
 	for i in 1 2 3 4 5 6; do
-		c=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)')
+		c=$(comm -23 <(our_progs) <(printf '%s\n' $base | sort) | comm -23 - <(owned_progs) | wc -l)
 		[ "$c" = 0 ] && break
 		sleep 0.5
 	done
@@ -137,6 +148,7 @@ fi
 
 # kill -9 of record at random moments: the file keeps every complete chunk, report says what
 # was lost and still shows the findings recorded before the kill
+base=$(our_progs)
 for i in 1 2 3 4 5; do
 	rm -f "$tmp/k9.klt"
 	"$KLT" record --user "$tmp/pthread_order" -o "$tmp/k9.klt" -- "$tmp/pthread_order" storm 3000000 >/dev/null 2>&1 &
@@ -157,6 +169,7 @@ left=$(left_progs)
 if [ "$left" = 0 ]; then ok "kill -9: no program left behind"; else nok "kill -9: $left programs left"; fi
 
 # the traced command crashes: the tracer reports, detaches and exits normally
+base=$(our_progs)
 "$KLT" --user "$tmp/pthread_order" -- sh -c 'kill -SEGV $$' >"$tmp/crash.out" 2>&1; rc=$?
 left=$(left_progs)
 if [ $rc = 0 ] && [ "$left" = 0 ] && grep -q "summary" "$tmp/crash.out"; then
@@ -164,6 +177,7 @@ if [ $rc = 0 ] && [ "$left" = 0 ] && grep -q "summary" "$tmp/crash.out"; then
 else nok "crashing command: rc=$rc left=$left"; show "$tmp/crash.out"; fi
 
 # an error during attach: one clear line, non-zero exit, nothing left attached
+base=$(our_progs)
 "$KLT" --user /nonexistent/prog -d 1 >"$tmp/aerr.out" 2>&1; rc=$?
 left=$(left_progs)
 if [ $rc = 2 ] && [ "$left" = 0 ] && grep -q "cannot trace:" "$tmp/aerr.out"; then
@@ -183,6 +197,7 @@ fi
 
 # nothing left attached after normal exit, SIGTERM and SIGINT
 for sig in none TERM INT; do
+	base=$(our_progs)
 	if [ $sig = none ]; then
 		"$KLT" -d 1 >/dev/null 2>&1
 	else
