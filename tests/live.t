@@ -57,7 +57,10 @@ fi
 
 # tracepoint mode sees KVM's hotplug callbacks while CPU1 goes offline and online
 if [ -w /sys/devices/system/cpu/cpu1/online ]; then
-	( sleep 1.5; echo 0 > /sys/devices/system/cpu/cpu1/online; sleep 0.5
+	# toggle once the tracer says it is tracing (attaching takes seconds on a loaded host)
+	( for w in $(seq 100); do grep -q '^kvmlocktrace: tracing in' "$tmp/hp.out" 2>/dev/null && break
+		sleep 0.1; done
+	  sleep 0.3; echo 0 > /sys/devices/system/cpu/cpu1/online; sleep 0.5
 	  echo 1 > /sys/devices/system/cpu/cpu1/online ) &
 	"$KLT" record --attach tracepoint -o "$tmp/hp.klt" -d 4 >"$tmp/hp.out" 2>&1
 	rc=$?
