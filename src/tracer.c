@@ -860,6 +860,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
+	if (ev.lock && ev.lock < 0xffff800000000000ull) /* a user lock: keep the process's maps */
+		klt_usym_event(t->usym, (pid_t)ev.pid, ev.ts);
 	switch (ev.type) {
 	case KLT_EV_PM_BEGIN:
 	case KLT_EV_PM_END:
@@ -970,6 +972,7 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 			err = -ENOMEM;
 			goto fail;
 		}
+		klt_usym_track(t->usym, o->pid); /* --pid or the command (read once exec'd) */
 	}
 	ensure_tracefs();
 	if (o->btf && access(o->btf, R_OK)) {
@@ -1082,7 +1085,10 @@ const char *klt_tracer_skipped(const struct klt_tracer *t)
 
 int klt_tracer_poll(struct klt_tracer *t, int timeout_ms)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms);
+	int n;
+
+	klt_usym_refresh(t->usym); /* maps of traced processes while they live */
+	n = ring_buffer__poll(t->rb, timeout_ms);
 
 	if (t->err)
 		return t->err;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tracer_usym.h"
@@ -35,10 +36,29 @@ struct map_ent {
 	struct elf_file *file; /* NULL for anonymous mappings */
 };
 
-struct proc_maps {
-	pid_t pid;
+/* One reading of /proc/PID/maps. */
+struct maps_gen {
 	struct map_ent *v;
 	size_t n;
+};
+
+#define MAPS_GENS 8		/* readings kept per process (dlclose'd libraries stay named) */
+#define REFRESH_NS 10000000ull	/* re-read the maps of live processes every 10 ms at most */
+#define REFRESH_BUDGET 16	/* ... and at most this many processes per refresh */
+
+/*
+ * What a traced process had mapped, newest reading last. The maps are read when the process
+ * is first seen and re-read periodically while it lives, so an event that is consumed after
+ * the process exited (a lagging consumer, a short-lived program) is still symbolized.
+ */
+struct proc_maps {
+	pid_t pid;
+	bool dead;		 /* /proc/PID/maps is gone: keep the last readings */
+	bool evented;		 /* an event of it was consumed */
+	uint64_t read_ns;	 /* CLOCK_MONOTONIC of the last reading */
+	char exe[256];		 /* exec() starts a new image: older readings are dropped */
+	struct maps_gen gen[MAPS_GENS];
+	size_t ngen;
 };
 
 struct klt_usym {
@@ -46,6 +66,11 @@ struct klt_usym {
 	size_t nfiles;
 	struct proc_maps *procs;
 	size_t nprocs;
+	size_t rr;		 /* round-robin position of the periodic refresh */
+	uint64_t last_refresh;	 /* CLOCK_MONOTONIC ns */
+	char self_exe[256];	 /* a child not yet exec'd still runs our image */
+	size_t last;		 /* procs[] index of the last event's process */
+	int delay_ms;		 /* KLT_TEST_CONSUMER_DELAY_MS (tests only) */
 };
 
 static int esym_cmp(const void *a, const void *b)
@@ -127,7 +152,8 @@ static struct elf_file *elf_load(const char *path)
 			ef->nsyms++;
 		}
 	}
-	qsort(ef->syms, ef->nsyms, sizeof(*ef->syms), esym_cmp);
+	if (ef->nsyms) /* qsort(NULL, 0) is undefined */
+		qsort(ef->syms, ef->nsyms, sizeof(*ef->syms), esym_cmp);
 out:
 	if (elf)
 		elf_end(elf);
@@ -206,7 +232,24 @@ int klt_usym_func_offset(const char *path, const char *sym, uint64_t *off)
 
 struct klt_usym *klt_usym_new(void)
 {
-	return calloc(1, sizeof(struct klt_usym));
+	struct klt_usym *u = calloc(1, sizeof(struct klt_usym));
+	const char *d = getenv("KLT_TEST_CONSUMER_DELAY_MS");
+	ssize_t n;
+
+	if (!u)
+		return NULL;
+	n = readlink("/proc/self/exe", u->self_exe, sizeof(u->self_exe) - 1);
+	u->self_exe[n > 0 ? n : 0] = '\0';
+	if (d)
+		u->delay_ms = atoi(d);
+	return u;
+}
+
+static void gen_free(struct maps_gen *g)
+{
+	free(g->v);
+	g->v = NULL;
+	g->n = 0;
 }
 
 void klt_usym_free(struct klt_usym *u)
@@ -216,7 +259,8 @@ void klt_usym_free(struct klt_usym *u)
 	for (size_t i = 0; i < u->nfiles; i++)
 		elf_free(u->files[i]);
 	for (size_t i = 0; i < u->nprocs; i++)
-		free(u->procs[i].v);
+		for (size_t g = 0; g < u->procs[i].ngen; g++)
+			gen_free(&u->procs[i].gen[g]);
 	free(u->files);
 	free(u->procs);
 	free(u);
@@ -242,121 +286,256 @@ static struct elf_file *file_get(struct klt_usym *u, const char *path)
 	return ef;
 }
 
-static struct proc_maps *maps_load(struct klt_usym *u, pid_t pid, bool reload)
+static struct proc_maps *proc_find(struct klt_usym *u, pid_t pid)
 {
-	struct proc_maps *pm = NULL, *np;
-	char path[64], line[1024];
-	size_t cap = 0;
-	FILE *f;
-
 	for (size_t i = 0; i < u->nprocs; i++)
 		if (u->procs[i].pid == pid)
-			pm = &u->procs[i];
-	if (pm && !reload)
+			return &u->procs[i];
+	return NULL;
+}
+
+static struct proc_maps *proc_add(struct klt_usym *u, pid_t pid)
+{
+	struct proc_maps *pm = proc_find(u, pid), *np;
+
+	if (pm)
 		return pm;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	np = realloc(u->procs, (u->nprocs + 1) * sizeof(*np));
+	if (!np)
+		return NULL;
+	u->procs = np;
+	pm = &u->procs[u->nprocs++];
+	memset(pm, 0, sizeof(*pm));
+	pm->pid = pid;
+	return pm;
+}
+
+static bool gen_equal(const struct maps_gen *a, const struct maps_gen *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].start != b->v[i].start || a->v[i].end != b->v[i].end ||
+		    a->v[i].pgoff != b->v[i].pgoff || a->v[i].file != b->v[i].file)
+			return false;
+	return true;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Read /proc/PID/maps into a new reading of pm (kept only if it differs from the last). */
+static void proc_read(struct klt_usym *u, struct proc_maps *pm)
+{
+	char path[64], line[1024], exe[sizeof(pm->exe)];
+	struct maps_gen g = { 0 };
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (pm->dead)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pm->pid);
+	len = readlink(path, exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = '\0';
+	/* forked by us but not exec'd yet: its maps are ours, not the traced program's */
+	if (len > 0 && u->self_exe[0] && !strcmp(exe, u->self_exe) && pm->pid != getpid())
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pm->pid);
+	pm->read_ns = now_ns();
 	f = fopen(path, "r");
-	if (!f)
-		return pm; /* process gone: keep what we had */
-	if (!pm) {
-		np = realloc(u->procs, (u->nprocs + 1) * sizeof(*np));
-		if (!np) {
-			fclose(f);
-			return NULL;
-		}
-		u->procs = np;
-		pm = &u->procs[u->nprocs++];
-		memset(pm, 0, sizeof(*pm));
-		pm->pid = pid;
+	if (!f) {
+		pm->dead = errno == ENOENT || errno == ESRCH;
+		return; /* process gone: keep what we had */
 	}
-	free(pm->v);
-	pm->v = NULL;
-	pm->n = 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long s, e, off;
 		char *p = strchr(line, '/');
 
 		if (sscanf(line, "%llx-%llx %*s %llx", &s, &e, &off) != 3)
 			continue;
-		if (pm->n == cap) {
-			struct map_ent *nv = realloc(pm->v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
+		if (g.n == cap) {
+			struct map_ent *nv = realloc(g.v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
 
 			if (!nv)
 				break;
-			pm->v = nv;
+			g.v = nv;
 		}
 		if (p)
 			p[strcspn(p, "\n")] = '\0';
-		pm->v[pm->n].start = s;
-		pm->v[pm->n].end = e;
-		pm->v[pm->n].pgoff = off;
-		pm->v[pm->n].file = p ? file_get(u, p) : NULL;
-		pm->n++;
+		g.v[g.n].start = s;
+		g.v[g.n].end = e;
+		g.v[g.n].pgoff = off;
+		g.v[g.n].file = p ? file_get(u, p) : NULL;
+		g.n++;
 	}
 	fclose(f);
-	return pm;
+	if (!g.n) { /* a zombie: the maps were torn down */
+		gen_free(&g);
+		pm->dead = true;
+		return;
+	}
+	if (len > 0 && strcmp(exe, pm->exe)) { /* exec'd (or first reading): a new image */
+		for (size_t i = 0; i < pm->ngen; i++)
+			gen_free(&pm->gen[i]);
+		pm->ngen = 0;
+		memcpy(pm->exe, exe, sizeof(exe));
+	}
+	if (pm->ngen && gen_equal(&pm->gen[pm->ngen - 1], &g)) {
+		gen_free(&g);
+		return;
+	}
+	if (pm->ngen == MAPS_GENS) {
+		gen_free(&pm->gen[0]);
+		memmove(&pm->gen[0], &pm->gen[1], (MAPS_GENS - 1) * sizeof(pm->gen[0]));
+		pm->ngen--;
+	}
+	pm->gen[pm->ngen++] = g;
+}
+
+void klt_usym_track(struct klt_usym *u, pid_t pid)
+{
+	struct proc_maps *pm;
+
+	if (!u || pid <= 0)
+		return;
+	pm = proc_find(u, pid);
+	if (pm)
+		return;
+	pm = proc_add(u, pid);
+	if (pm)
+		proc_read(u, pm);
+}
+
+void klt_usym_refresh(struct klt_usym *u)
+{
+	uint64_t now;
+	size_t done = 0;
+
+	if (!u || !u->nprocs)
+		return;
+	now = now_ns();
+	if (now - u->last_refresh < REFRESH_NS)
+		return;
+	u->last_refresh = now;
+	for (size_t k = 0; k < u->nprocs && done < REFRESH_BUDGET; k++) {
+		struct proc_maps *pm = &u->procs[(u->rr + k) % u->nprocs];
+
+		if (pm->dead)
+			continue;
+		proc_read(u, pm);
+		done++;
+	}
+	u->rr = (u->rr + REFRESH_BUDGET) % u->nprocs;
+}
+
+void klt_usym_event(struct klt_usym *u, pid_t pid, uint64_t ts)
+{
+	struct proc_maps *pm;
+
+	if (!u)
+		return;
+	if (u->last < u->nprocs && u->procs[u->last].pid == pid) { /* events come in runs */
+		pm = &u->procs[u->last];
+	} else {
+		klt_usym_track(u, pid);
+		pm = proc_find(u, pid);
+		if (pm)
+			u->last = (size_t)(pm - u->procs);
+	}
+	/* The first event of a process: read its maps after the event happened (the libraries
+	 * it locked in are mapped by then), however recently they were read. Then every 10 ms
+	 * while its events keep coming, and from the poll loop. */
+	if (pm && pm->dead && pm->read_ns < ts)
+		pm->dead = false; /* alive after we found it gone: the pid was reused */
+	if (pm && !pm->dead && pm->read_ns < ts &&
+	    (!pm->evented || now_ns() - pm->read_ns >= REFRESH_NS))
+		proc_read(u, pm);
+	if (pm)
+		pm->evented = true;
+	klt_usym_refresh(u);
+	if (u->delay_ms > 0)
+		usleep((useconds_t)u->delay_ms * 1000);
 }
 
 /* Load bias of a file in a process: where its first PT_LOAD page was mapped. */
-static uint64_t bias_of(const struct proc_maps *pm, const struct elf_file *ef)
+static uint64_t bias_of(const struct maps_gen *g, const struct elf_file *ef)
 {
-	for (size_t i = 0; i < pm->n; i++)
-		if (pm->v[i].file == ef && pm->v[i].pgoff == 0)
-			return pm->v[i].start - ef->first_load_vaddr;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->v[i].file == ef && g->v[i].pgoff == 0)
+			return g->v[i].start - ef->first_load_vaddr;
 	return 0;
+}
+
+/* The ELF file mapped at addr in one reading, or NULL. */
+static const struct elf_file *gen_file(const struct maps_gen *g, uint64_t addr)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		if (addr < g->v[i].start || addr >= g->v[i].end)
+			continue;
+		/* .bss beyond the file: the anonymous mapping right after the file's */
+		if (!g->v[i].file && i > 0 && g->v[i - 1].end == g->v[i].start)
+			return g->v[i - 1].file;
+		return g->v[i].file;
+	}
+	return NULL;
 }
 
 int klt_usym_resolve(struct klt_usym *u, pid_t pid, uint64_t addr, bool data, struct klt_sym *out)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct proc_maps *pm = maps_load(u, pid, attempt > 0);
-		const struct elf_file *ef = NULL;
+	struct proc_maps *pm;
+	const struct maps_gen *g = NULL;
+	const struct elf_file *ef = NULL;
 
-		if (!pm)
-			return -ENOENT;
-		for (size_t i = 0; i < pm->n; i++) {
-			if (addr < pm->v[i].start || addr >= pm->v[i].end)
-				continue;
-			ef = pm->v[i].file;
-			/* .bss beyond the file: the anonymous mapping right after the file's */
-			if (!ef && i > 0 && pm->v[i - 1].end == pm->v[i].start)
-				ef = pm->v[i - 1].file;
+	klt_usym_track(u, pid);
+	pm = proc_find(u, pid);
+	if (!pm)
+		return -ENOENT;
+	for (int attempt = 0; attempt < 2 && !ef; attempt++) {
+		if (attempt)
+			proc_read(u, pm); /* mapped since the last reading (dlopen)? */
+		/* newest reading first; older ones name what was unmapped since */
+		for (size_t k = pm->ngen; k-- > 0 && !ef;)
+			if ((ef = gen_file(&pm->gen[k], addr)))
+				g = &pm->gen[k];
+	}
+	if (!ef)
+		return -ENOENT;
+	uint64_t bias = bias_of(g, ef), va = addr - bias;
+	const struct esym *best = NULL;
+	size_t lo = 0, hi = ef->nsyms;
+
+	while (lo < hi) { /* last symbol with vaddr <= va */
+		size_t mid = (lo + hi) / 2;
+
+		if (ef->syms[mid].vaddr <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		const struct esym *s = &ef->syms[i];
+
+		if (data ? (s->type == KLT_SYM_DATA && s->vaddr == va) :
+			   (s->type == KLT_SYM_FUNC && (va < s->vaddr + s->size ||
+							(!s->size && va - s->vaddr < 4096)))) {
+			best = s;
 			break;
 		}
-		if (!ef)
-			continue;
-		uint64_t bias = bias_of(pm, ef), va = addr - bias;
-		const struct esym *best = NULL;
-		size_t lo = 0, hi = ef->nsyms;
-
-		while (lo < hi) { /* last symbol with vaddr <= va */
-			size_t mid = (lo + hi) / 2;
-
-			if (ef->syms[mid].vaddr <= va)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t i = lo; i-- > 0;) {
-			const struct esym *s = &ef->syms[i];
-
-			if (data ? (s->type == KLT_SYM_DATA && s->vaddr == va) :
-				   (s->type == KLT_SYM_FUNC && (va < s->vaddr + s->size ||
-								(!s->size && va - s->vaddr < 4096)))) {
-				best = s;
-				break;
-			}
-			if (va - s->vaddr > (1u << 20))
-				break;
-		}
-		if (!best)
-			return -ENOENT;
-		out->addr = best->vaddr + bias;
-		out->size = best->size;
-		out->type = best->type;
-		out->name = best->name;
-		out->module = ef->base;
-		return 0;
+		if (va - s->vaddr > (1u << 20))
+			break;
 	}
-	return -ENOENT;
+	if (!best)
+		return -ENOENT;
+	out->addr = best->vaddr + bias;
+	out->size = best->size;
+	out->type = best->type;
+	out->name = best->name;
+	out->module = ef->base;
+	return 0;
 }

@@ -28,4 +28,21 @@ int klt_usym_func_offset(const char *path, const char *sym, uint64_t *off);
  */
 int klt_usym_resolve(struct klt_usym *u, pid_t pid, uint64_t addr, bool data, struct klt_sym *out);
 
+/*
+ * Keeping the maps of traced processes. A process's maps are read when it is first seen and
+ * re-read while it lives, so its addresses can still be named after it exited (events are
+ * consumed later than they happen). All three are no-ops on a NULL u.
+ *   klt_usym_track    start following pid now (the traced command, --pid)
+ *   klt_usym_refresh  re-read the maps of live followed processes (rate-limited; call it from
+ *                     the poll loop)
+ *   klt_usym_event    an event of pid at ts (CLOCK_MONOTONIC ns) on a user-space lock is about
+ *                     to be consumed:
+ *                     follow pid, read its maps if the last reading predates its first event,
+ *                     refresh. For tests only, KLT_TEST_CONSUMER_DELAY_MS=N then sleeps N ms
+ *                     per such event (a lagging consumer).
+ */
+void klt_usym_track(struct klt_usym *u, pid_t pid);
+void klt_usym_refresh(struct klt_usym *u);
+void klt_usym_event(struct klt_usym *u, pid_t pid, uint64_t ts);
+
 #endif

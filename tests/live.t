@@ -14,12 +14,23 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
 show() { sed 's/^/#   /' "$1" | head -${2:-30}; }
-# our programs still loaded; the kernel frees a closed program after an RCU grace period, so
-# give it up to 3 s before calling it left behind
+# Our programs left loaded. Others (another tool, a parallel run of these tests) may have
+# programs of the same names loaded at any time, so one counts only programs that (1) were
+# not loaded when `base=$(our_progs)` was taken right before the tracer ran, and (2) no live
+# process holds (fdinfo prog_id: a running tracer, ours or not, owns its programs; a leaked
+# program is pinned or attached with no process behind it). bpftool's `pids` would say the
+# same but needs a bpftool built with BPF skeletons.
+# The kernel frees a closed program after an RCU grace period: up to 3 s before counting one.
+our_progs() {
+	bpftool prog show -j 2>/dev/null |
+		jq -r '.[] | select(.name | test("^(tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)")) | .id' | sort
+}
+owned_progs() { grep -hs '^prog_id:' /proc/[0-9]*/fdinfo/* | awk '{ print $2 }' | sort -u; }
+base=
 left_progs() {
 	local i c
 	for i in 1 2 3 4 5 6; do
-		c=$(bpftool prog show 2>/dev/null | grep -cE 'name (tp_cpuhp_enter|tp_suspend_resume|up_pthread_mut)')
+		c=$(comm -23 <(our_progs) <(printf '%s\n' $base | sort) | comm -23 - <(owned_progs) | wc -l)
 		[ "$c" = 0 ] && break
 		sleep 0.5
 	done
@@ -27,7 +38,7 @@ left_progs() {
 }
 
 if [ "$(id -u)" != 0 ]; then
-	for t in features tracepoint-hotplug uprobe-abba uprobe-consistent uprobe-trylock detach; do
+	for t in features tracepoint-hotplug uprobe-abba uprobe-consistent uprobe-trylock uprobe-short-lived detach; do
 		skip "$t: needs root (CAP_BPF+CAP_PERFMON)"
 	done
 	echo "1..$n"; exit 0
@@ -46,7 +57,10 @@ fi
 
 # tracepoint mode sees KVM's hotplug callbacks while CPU1 goes offline and online
 if [ -w /sys/devices/system/cpu/cpu1/online ]; then
-	( sleep 1.5; echo 0 > /sys/devices/system/cpu/cpu1/online; sleep 0.5
+	# toggle once the tracer says it is tracing (attaching takes seconds on a loaded host)
+	( for w in $(seq 100); do grep -q '^kvmlocktrace: tracing in' "$tmp/hp.out" 2>/dev/null && break
+		sleep 0.1; done
+	  sleep 0.3; echo 0 > /sys/devices/system/cpu/cpu1/online; sleep 0.5
 	  echo 1 > /sys/devices/system/cpu/cpu1/online ) &
 	"$KLT" record --attach tracepoint -o "$tmp/hp.klt" -d 4 >"$tmp/hp.out" 2>&1
 	rc=$?
@@ -102,6 +116,23 @@ for mode in consistent trylock; do
 	else nok "uprobe: $mode (rc=$rc)"; show "$tmp/$mode.out"; fi
 done
 
+# a short-lived program and a lagging consumer: the program takes its locks and exits 300 ms
+# later, the consumer spends 400 ms on each event (test-only knob), so the program is gone
+# (its /proc/PID/maps with it) long before its events are symbolized. The maps read when its
+# first event arrived must still name its frames, its locks and libc's.
+KLT_TEST_CONSUMER_DELAY_MS=400 "$KLT" record -f --user "$tmp/pthread_order" -o "$tmp/short.klt" -- \
+	"$tmp/pthread_order" abba-exit 300 >"$tmp/short.out" 2>&1
+"$KLT" report "$tmp/short.klt" >"$tmp/short.report" 2>&1
+if grep -q 'WARNING: possible circular locking dependency' "$tmp/short.report" &&
+   grep -q 'lock_a' "$tmp/short.report" && grep -q 'lock_b' "$tmp/short.report" &&
+   grep -qE 'path_one\+0x[0-9a-f]+ \[pthread_order\]' "$tmp/short.report" &&
+   grep -qE 'path_two_inverted\+0x[0-9a-f]+ \[pthread_order\]' "$tmp/short.report" &&
+   grep -qE '__pthread_mutex_lock \[libc\.so' "$tmp/short.report"; then
+	ok "uprobe: short-lived program, lagging consumer: locks, path_one, path_two_inverted, __pthread_mutex_lock named"
+else
+	nok "uprobe: short-lived program lost its user symbols"; show "$tmp/short.out" 10; show "$tmp/short.report" 40
+fi
+
 # overload: every lock pair new (heap mutexes never reused) overflows the in-kernel edge map;
 # the loss is counted per cause in the summary and the recording, memory stays bounded, and the
 # inversion recorded before the storm is still reported
@@ -120,13 +151,17 @@ fi
 
 # kill -9 of record at random moments: the file keeps every complete chunk, report says what
 # was lost and still shows the findings recorded before the kill
+base=$(our_progs)
 for i in 1 2 3 4 5; do
 	rm -f "$tmp/k9.klt"
 	"$KLT" record --user "$tmp/pthread_order" -o "$tmp/k9.klt" -- "$tmp/pthread_order" storm 3000000 >/dev/null 2>&1 &
 	p=$!
-	sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 2 + rand() * 2 }')"
+	# kill at a random moment of the recording, not of the (load-dependent) BPF load
+	for w in $(seq 100); do [ -s "$tmp/k9.klt" ] && break; sleep 0.1; done
+	sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() * 2 }')"
+	c=$(pgrep -P $p)	# the traced command; by pid: parallel runs have their own
 	kill -9 $p; wait $p 2>/dev/null
-	pkill -9 -f "pthread_order storm" 2>/dev/null
+	[ -n "$c" ] && kill -9 $c 2>/dev/null
 	"$KLT" report "$tmp/k9.klt" >"$tmp/k9.out" 2>"$tmp/k9.err"; rc=$?
 	if [ $rc = 2 ] && grep -qE "k9.klt: (offset [0-9]+: |no end marker)" "$tmp/k9.err" &&
 	   grep -q "kept" "$tmp/k9.err" && grep -q "^Summary" "$tmp/k9.out"; then
@@ -140,6 +175,7 @@ left=$(left_progs)
 if [ "$left" = 0 ]; then ok "kill -9: no program left behind"; else nok "kill -9: $left programs left"; fi
 
 # the traced command crashes: the tracer reports, detaches and exits normally
+base=$(our_progs)
 "$KLT" --user "$tmp/pthread_order" -- sh -c 'kill -SEGV $$' >"$tmp/crash.out" 2>&1; rc=$?
 left=$(left_progs)
 if [ $rc = 0 ] && [ "$left" = 0 ] && grep -q "summary" "$tmp/crash.out"; then
@@ -147,6 +183,7 @@ if [ $rc = 0 ] && [ "$left" = 0 ] && grep -q "summary" "$tmp/crash.out"; then
 else nok "crashing command: rc=$rc left=$left"; show "$tmp/crash.out"; fi
 
 # an error during attach: one clear line, non-zero exit, nothing left attached
+base=$(our_progs)
 "$KLT" --user /nonexistent/prog -d 1 >"$tmp/aerr.out" 2>&1; rc=$?
 left=$(left_progs)
 if [ $rc = 2 ] && [ "$left" = 0 ] && grep -q "cannot trace:" "$tmp/aerr.out"; then
@@ -166,6 +203,7 @@ fi
 
 # nothing left attached after normal exit, SIGTERM and SIGINT
 for sig in none TERM INT; do
+	base=$(our_progs)
 	if [ $sig = none ]; then
 		"$KLT" -d 1 >/dev/null 2>&1
 	else

@@ -3,6 +3,7 @@
  * pthread lock-order scenarios for the uprobe tests. Paths run one after the other, so nothing
  * actually deadlocks; a lock-order tracer must still see the inversion.
  *   pthread_order abba        lock_a -> lock_b in one thread, lock_b -> lock_a in another
+ *   pthread_order abba-exit MS  abba, then exit MS milliseconds later (a short-lived program)
  *   pthread_order consistent  lock_a -> lock_b in both threads
  *   pthread_order trylock     the inverted side uses pthread_mutex_trylock (no deadlock)
  *   pthread_order storm N     N lock/unlock pairs of nested locks from 2 threads (overload)
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
@@ -96,14 +98,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	in_thread(path_one);
-	if (!strcmp(mode, "abba"))
+	if (!strcmp(mode, "abba-exit")) {
+		long ms = argc > 2 ? atol(argv[2]) : 0;
+		struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+
+		in_thread(path_two_inverted);
+		nanosleep(&ts, NULL);
+	} else if (!strcmp(mode, "abba"))
 		in_thread(path_two_inverted);
 	else if (!strcmp(mode, "consistent"))
 		in_thread(path_one);
 	else if (!strcmp(mode, "trylock"))
 		in_thread(path_two_trylock);
 	else {
-		fprintf(stderr, "usage: %s abba|consistent|trylock|storm [N]|heapstorm [N]\n",
+		fprintf(stderr, "usage: %s abba|abba-exit MS|consistent|trylock|storm [N]|heapstorm [N]\n",
 			argv[0]);
 		return 2;
 	}
