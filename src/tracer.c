@@ -596,16 +596,24 @@ static bool wanted(const struct klt_tracer *t, const char *name)
 /* Fill the BPF watch list: the KVM/hotplug locks plus the rules' watch-suspend locks. */
 static void watch_locks(struct klt_tracer *t)
 {
-	__u8 one = 1;
+	__u64 *tab = t->skel->bss->watch_tab; /* mmapped .bss: BPF sees the stores at once */
 	size_t n = 0;
 
 	for (size_t i = 0, cnt = klt_symtab_count(t->ksyms); i < cnt; i++) {
 		const struct klt_sym *s = klt_symtab_at(t->ksyms, i);
+		bool placed = false;
 
-		if (s->type != KLT_SYM_DATA || !wanted(t, s->name))
+		if (s->type != KLT_SYM_DATA || !wanted(t, s->name) || !s->addr)
 			continue;
-		if (n == 64 || bpf_map__update_elem(t->skel->maps.watched, &s->addr,
-						    sizeof(s->addr), &one, sizeof(one), BPF_ANY)) {
+		for (__u32 p = 0; p < KLT_WATCH_PROBES && !placed && n < 64; p++) {
+			__u64 *slot = &tab[klt_watch_slot(s->addr, p)];
+
+			if (!*slot || *slot == s->addr) {
+				*slot = s->addr;
+				placed = true;
+			}
+		}
+		if (!placed) {
 			fprintf(stderr, "kvmlocktrace: watch list full: %s not watched\n", s->name);
 			continue;
 		}
