@@ -27,6 +27,8 @@ const volatile __u32 targ_tgid = 0;		/* only this process when non-zero */
 const volatile __u32 self_tgid = 0;		/* the tracer itself: its attach path is noise */
 const volatile bool trace_all = false;		/* every mutex/rwsem, not only the KVM scope */
 const volatile __u64 cpu_hotplug_lock_addr = 0; /* cpus_read_lock() has no argument */
+/* Wake the reader only once this much is unread (0: on every record); it polls on a timer. */
+const volatile __u64 rb_wake_bytes = 0;
 
 struct held {
 	__u64 lock;
@@ -140,6 +142,14 @@ static __always_inline bool filtered(void)
 	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
 }
 
+/* filtered() for the lock hooks, from the task pointer they need anyway (one helper call less) */
+static __always_inline bool task_filtered(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+
+	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
 static __always_inline struct klt_event *ev_reserve(__u16 type)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -163,8 +173,14 @@ static __always_inline struct klt_event *ev_reserve(__u16 type)
 
 static __always_inline void ev_submit(struct klt_event *e)
 {
+	__u64 flags = 0;
+
 	act_inc(ACT_EVENTS_SENT);
-	bpf_ringbuf_submit(e, 0);
+	/* batch wakeups: a sparse event need not cost the reader a context switch each */
+	if (rb_wake_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*e) < rb_wake_bytes ?
+				BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void ev_lock(__u16 type, __u64 lock, __u8 kind, __u8 mode, __u64 ip,
@@ -183,16 +199,20 @@ static __always_inline void ev_lock(__u16 type, __u64 lock, __u8 kind, __u8 mode
 	ev_submit(e);
 }
 
-static __always_inline struct task_state *task_get(bool create)
+static __always_inline struct task_state *task_get_of(struct task_struct *task, bool create)
 {
 	struct task_state *st;
 
-	st = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL,
-				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	st = bpf_task_storage_get(&tasks, task, NULL, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	/* allocation failure (or storage busy in a nested program) */
 	if (!st && create)
 		__sync_fetch_and_add(&cnt_task_map_full, 1);
 	return st;
+}
+
+static __always_inline struct task_state *task_get(bool create)
+{
+	return task_get_of(bpf_get_current_task_btf(), create);
 }
 
 static __always_inline bool lock_watched(__u64 lock)
@@ -276,23 +296,24 @@ static __always_inline __u64 call_site(void *ctx, enum ipsrc src)
 static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode,
 				     enum ipsrc ipsrc, enum op op, bool user)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
 	bool is_watched, new_edge = false, all_known = true;
 	__s32 stack_id = KLT_NO_STACK;
 	__u64 ip = 0, chain = 0;
 	__u32 depth;
 
-	if (!lock || filtered())
+	if (!lock || task_filtered(task))
 		return 0;
 	/* user-space locks are never on the (kernel) watch list */
 	is_watched = !user && lock_watched(lock);
-	st = task_get(false);
+	st = task_get_of(task, false);
 	/* Early scope filter: outside the KVM/hotplug scope a task holding nothing watched
 	 * costs a table probe and a task-storage lookup. */
 	if (!trace_all && !user && !is_watched && !(st && (st->nwatched || st->in_cpuhp)))
 		return 0;
 	if (!st) {
-		st = task_get(true);
+		st = task_get_of(task, true);
 		if (!st)
 			return 0;
 	}
@@ -431,13 +452,14 @@ static __always_inline int acq_exit(long ret, enum op op)
 /* Release: remove the most recent entry for lock (lockdep allows out-of-order release). */
 static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
 	int found = -1;
 	__u32 depth;
 
-	if (!lock || filtered())
+	if (!lock || task_filtered(task))
 		return 0;
-	st = task_get(false);
+	st = task_get_of(task, false);
 	if (!st || !st->depth) {
 		if (trace_all && st)
 			__sync_fetch_and_add(&cnt_missed_release, 1);

@@ -821,6 +821,8 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	t->skel->rodata->cpu_hotplug_lock_addr = hp ? hp->addr : 0;
 	if (t->opts.ringbuf_mb)
 		bpf_map__set_max_entries(t->skel->maps.events, t->opts.ringbuf_mb << 20);
+	/* wake the reader at 1/16 full; below that, klt_tracer_poll's timeout collects */
+	t->skel->rodata->rb_wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 16;
 	configure_autoload(t, vmlinux, kvm);
 	err = klt_bpf__load(t->skel);
 	if (err)
@@ -973,6 +975,9 @@ int klt_tracer_poll(struct klt_tracer *t, int timeout_ms)
 {
 	int n = ring_buffer__poll(t->rb, timeout_ms);
 
+	/* records below the wakeup threshold (rb_wake_bytes) do not wake us: take them now */
+	if (n == 0 && !t->err)
+		n = ring_buffer__consume(t->rb);
 	if (t->err)
 		return t->err;
 	return n == -EINTR ? 0 : n;
