@@ -821,8 +821,13 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	t->skel->rodata->cpu_hotplug_lock_addr = hp ? hp->addr : 0;
 	if (t->opts.ringbuf_mb)
 		bpf_map__set_max_entries(t->skel->maps.events, t->opts.ringbuf_mb << 20);
-	/* wake the reader at 1/16 full; below that, klt_tracer_poll's timeout collects */
-	t->skel->rodata->rb_wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 16;
+	/*
+	 * Kernel locks: wake the reader at 1/16 full; below that, klt_tracer_poll's timeout
+	 * collects. Not for --user: user stacks are symbolized from /proc/PID/maps, which must
+	 * be read while the traced process still lives, so those records wake it at once.
+	 */
+	t->skel->rodata->rb_wake_bytes =
+		t->opts.user ? 0 : bpf_map__max_entries(t->skel->maps.events) / 16;
 	configure_autoload(t, vmlinux, kvm);
 	err = klt_bpf__load(t->skel);
 	if (err)
