@@ -56,9 +56,14 @@ guest() {
 		# the steady state is the difference of two bpftool snapshots around the measured load
 		tests/vm/vm.sh run --kernel "$k" --timeout 400 -- sh -c "
 			sysctl -q -w kernel.bpf_stats_enabled=1
-			$B/kvmlocktrace --all --attach $mode -q -d 60 >/dev/null 2>&1 & k=\$!
-			$B/bench/klt-empty $mode 60 >/dev/null & e=\$!
-			sleep 12
+			$B/kvmlocktrace --all --attach $mode -q -d 150 >/tmp/klt.out 2>&1 & k=\$!
+			$B/bench/klt-empty $mode 150 >/dev/null & e=\$!
+			# loading and attaching take 10-30 s under TCG: wait until the tracer says it traces
+			i=0
+			while [ \$i -lt 120 ] && ! grep -q 'tracing in' /tmp/klt.out; do
+				sleep 1; i=\$((i + 1))
+			done
+			sleep 2
 			build/vm/bin/lockload -t 2 -d 3 >/dev/null 2>&1
 			bpftool prog show -j >/tmp/s0.json
 			build/vm/bin/lockload -t 2 -d 8 2>&1 | tail -1 >&2

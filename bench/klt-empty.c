@@ -3,10 +3,15 @@
  * klt-empty MODE SECONDS [LIBC]: attach the empty programs of one attach type next to the
  * tracer's (same functions) and keep them for SECONDS, so bench/bpf-cost.sh can read both
  * run_time_ns/run_cnt from kernel.bpf_stats_enabled. MODE: uprobe, fentry, kprobe, tracepoint.
+ *
+ * klt-empty floor CMD [ARG...]: attach the counting-only floor programs (fentry/fexit on
+ * mutex_lock, fentry on mutex_unlock), run CMD, then print its exit status and the counters
+ * (bench/overhead.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -14,6 +19,58 @@
 
 #include "empty.skel.h"
 #include "../src/tracer_usym.h"
+
+static int run_floor(char **cmd)
+{
+	struct empty_bpf *s = empty_bpf__open();
+	struct bpf_link *l[3] = {};
+	struct bpf_program *p;
+	int rc = 1, st;
+	pid_t pid;
+
+	if (!s)
+		return 1;
+	bpf_object__for_each_program(p, s->obj)
+		bpf_program__set_autoload(p, false);
+	bpf_program__set_autoload(s->progs.floor_lock, true);
+	bpf_program__set_autoload(s->progs.floor_lock_ret, true);
+	bpf_program__set_autoload(s->progs.floor_unlock, true);
+	if (empty_bpf__load(s)) {
+		fprintf(stderr, "klt-empty: floor: load failed\n");
+		goto out;
+	}
+	l[0] = bpf_program__attach(s->progs.floor_lock);
+	l[1] = bpf_program__attach(s->progs.floor_lock_ret);
+	l[2] = bpf_program__attach(s->progs.floor_unlock);
+	if (!l[0] || !l[1] || !l[2]) {
+		fprintf(stderr, "klt-empty: floor: attach failed\n");
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("klt-empty: fork");
+		goto out;
+	}
+	if (pid == 0) {
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "klt-empty: %s: cannot run\n", cmd[0]);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0) {
+		perror("klt-empty: waitpid");
+		goto out;
+	}
+	printf("floor: mutex_lock %llu returns %llu mutex_unlock %llu\n",
+	       (unsigned long long)s->bss->floor_lock_calls,
+	       (unsigned long long)s->bss->floor_lock_returns,
+	       (unsigned long long)s->bss->floor_unlock_calls);
+	rc = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+out:
+	for (int i = 0; i < 3; i++)
+		bpf_link__destroy(l[i]);
+	empty_bpf__destroy(s);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,8 +81,11 @@ int main(int argc, char **argv)
 	struct bpf_program *p;
 	int rc = 1;
 
+	if (mode && !strcmp(mode, "floor"))
+		return run_floor(argv + 2);
 	if (!mode) {
-		fprintf(stderr, "usage: klt-empty uprobe|fentry|kprobe|tracepoint SECONDS [LIBC]\n");
+		fprintf(stderr, "usage: klt-empty uprobe|fentry|kprobe|tracepoint SECONDS [LIBC]\n"
+				"       klt-empty floor CMD [ARG...]\n");
 		return 2;
 	}
 	s = empty_bpf__open();

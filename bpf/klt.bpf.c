@@ -4,9 +4,10 @@
  * fentry/fexit, kprobe/kretprobe and uprobe/uretprobe, plus the tracepoints that every
  * kernel allows (CPU-hotplug callbacks, lock contention, suspend/resume phases).
  *
- * Per task (hash keyed by tid) a bounded stack of held locks. When a lock is acquired while
+ * Per task (task-local storage) a bounded stack of held locks. When a lock is acquired while
  * others are held, each held -> new pair is looked up in `edges`; only a pair never seen before
- * costs a stack capture and a ring-buffer record (KLT_EV_EDGE). Watched locks (cpu_hotplug_lock,
+ * costs a stack capture and a ring-buffer record (KLT_EV_EDGE). Like lockdep's chain cache, a
+ * hash of the held stack plus the new lock that was fully processed before skips those lookups. Watched locks (cpu_hotplug_lock,
  * kvm_lock, ... set by userspace) and locks taken inside cpuhp callbacks also send their
  * acquire/release events so userspace can check suspend-time holders and atomic sections.
  * Every failure is counted in .bss and shown by userspace.
@@ -29,9 +30,12 @@ const volatile __u64 cpu_hotplug_lock_addr = 0; /* cpus_read_lock() has no argum
 /* Full ATTEMPT/ACQUIRED/RELEASE events (with stacks) for every in-scope lock, not only watched
  * ones: what hold/wait statistics and the folded/perf/chrome exports need (--full-events). */
 const volatile bool full_events = false;
+/* Wake the reader only once this much is unread (0: on every record); it polls on a timer. */
+const volatile __u64 rb_wake_bytes = 0;
 
 struct held {
 	__u64 lock;
+	__u64 chain; /* chain key of held[0..this] (see chain_next) */
 	__s32 stack_id;
 	__u8 mode, kind, watched, implicit;
 };
@@ -50,11 +54,14 @@ struct task_state {
 	struct held held[MAX_HELD];
 };
 
-/* Held-lock state per task, keyed by tid. */
+/*
+ * Held-lock state per task: task-local storage (no hashing of a tid on every lock operation,
+ * freed with the task; tracing programs may use it since 5.11).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct task_state);
 } tasks SEC(".maps");
 
@@ -71,13 +78,19 @@ struct {
 	__type(value, __u64);
 } edges SEC(".maps");
 
-/* Locks whose every acquire/release is reported (cpu_hotplug_lock, kvm_lock, ...). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u64);
-	__type(value, __u8);
-} watched SEC(".maps");
+/*
+ * Locks whose every acquire/release is reported (cpu_hotplug_lock, kvm_lock, ...): an
+ * open-addressed table filled by userspace after load (klt_watch_slot in klt_abi.h).
+ */
+__u64 watch_tab[KLT_WATCH_SLOTS] = {};
+
+/*
+ * Chain cache (lockdep's lock_chain idea): chain keys of held stack + new lock whose every
+ * held -> new pair is already in `edges`. Direct-mapped, shared by all CPUs; a lost race only
+ * costs one more pass over `edges`.
+ */
+#define CHAIN_SLOTS 8192
+__u64 chain_cache[CHAIN_SLOTS] = {};
 
 /* Stacks of new edges and watched-lock events. */
 struct {
@@ -92,14 +105,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
-
-/* Zeroed task_state to create entries from (too big for the BPF stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct task_state);
-} zero_state SEC(".maps");
 
 /* Failure and activity counters (STYLE.md #6): userspace prints the non-zero ones. */
 __u64 cnt_ringbuf_full = 0;
@@ -141,6 +146,14 @@ static __always_inline bool filtered(void)
 	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
 }
 
+/* filtered() for the lock hooks, from the task pointer they need anyway (one helper call less) */
+static __always_inline bool task_filtered(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+
+	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
 static __always_inline struct klt_event *ev_reserve(__u16 type)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -164,8 +177,14 @@ static __always_inline struct klt_event *ev_reserve(__u16 type)
 
 static __always_inline void ev_submit(struct klt_event *e)
 {
+	__u64 flags = 0;
+
 	act_inc(ACT_EVENTS_SENT);
-	bpf_ringbuf_submit(e, 0);
+	/* batch wakeups: a sparse event need not cost the reader a context switch each */
+	if (rb_wake_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*e) < rb_wake_bytes ?
+				BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void ev_lock(__u16 type, __u64 lock, __u8 kind, __u8 mode, __u64 ip,
@@ -184,22 +203,62 @@ static __always_inline void ev_lock(__u16 type, __u64 lock, __u8 kind, __u8 mode
 	ev_submit(e);
 }
 
-static __always_inline struct task_state *task_get(__u32 tid, bool create)
+static __always_inline struct task_state *task_get_of(struct task_struct *task, bool create)
 {
-	struct task_state *st = bpf_map_lookup_elem(&tasks, &tid);
-	__u32 zero = 0;
+	struct task_state *st;
 
-	if (st || !create)
-		return st;
-	st = bpf_map_lookup_elem(&zero_state, &zero);
-	if (!st)
-		return NULL;
-	/* -EEXIST (a racing creator) is fine; a full map shows as a failed lookup */
-	bpf_map_update_elem(&tasks, &tid, st, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&tasks, &tid);
-	if (!st)
+	st = bpf_task_storage_get(&tasks, task, NULL, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	/* allocation failure (or storage busy in a nested program) */
+	if (!st && create)
 		__sync_fetch_and_add(&cnt_task_map_full, 1);
 	return st;
+}
+
+static __always_inline struct task_state *task_get(bool create)
+{
+	return task_get_of(bpf_get_current_task_btf(), create);
+}
+
+static __always_inline bool lock_watched(__u64 lock)
+{
+	for (__u32 i = 0; i < KLT_WATCH_PROBES; i++) {
+		__u64 w = watch_tab[klt_watch_slot(lock, i)];
+
+		if (w == lock)
+			return true;
+		if (!w)
+			return false;
+	}
+	return false;
+}
+
+/* Chain key of a held stack whose top has key `prev`, after pushing `lock` (never 0). */
+static __always_inline __u64 chain_next(__u64 prev, __u64 lock)
+{
+	__u64 h = (prev ^ lock) * 0x9E3779B97F4A7C15ull;
+
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 32;
+	return h ? h : 1;
+}
+
+static __always_inline __u64 chain_top(struct task_state *st, __u32 depth)
+{
+	__u32 top = depth - 1;
+
+	return depth && top < MAX_HELD ? st->held[top].chain : 0;
+}
+
+/* After held[from..] moved down one slot: recompute their chain keys. */
+static __always_inline void chain_fix(struct task_state *st, int from, __u32 depth)
+{
+	for (int i = 0; i < MAX_HELD; i++) {
+		if (i < from || i >= depth)
+			continue;
+		st->held[i].chain = chain_next(i ? st->held[(i - 1) & (MAX_HELD - 1)].chain : 0,
+					       st->held[i].lock);
+	}
 }
 
 static __always_inline __s32 capture_stack(void *ctx, bool user)
@@ -251,29 +310,31 @@ enum nest_state { NEST_NONE, NEST_TAKING, NEST_HELD };
 static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode,
 				     enum ipsrc ipsrc, enum op op, bool user)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
-	bool is_watched, new_edge = false;
+	bool is_watched, new_edge = false, all_known = true;
 	__s32 stack_id = KLT_NO_STACK;
-	__u64 ip = 0;
+	__u64 ip = 0, chain = 0;
 	__u32 depth;
 
-	if (!lock || filtered())
+	if (!lock || task_filtered(task))
 		return 0;
 	/* user-space locks are never on the (kernel) watch list */
-	is_watched = !user && bpf_map_lookup_elem(&watched, &lock) != NULL;
-	st = task_get(tid, false);
-	/* Early scope filter: outside the KVM/hotplug scope an unheld-lock task costs 2 lookups. */
+	is_watched = !user && lock_watched(lock);
+	st = task_get_of(task, false);
+	/* Early scope filter: outside the KVM/hotplug scope a task holding nothing watched
+	 * costs a table probe and a task-storage lookup. */
 	if (!trace_all && !user && !is_watched && !(st && (st->nwatched || st->in_cpuhp)))
 		return 0;
 	if (!st) {
-		st = task_get(tid, true);
+		st = task_get_of(task, true);
 		if (!st)
 			return 0;
 	}
 	/* no activity count here: it would cost a map lookup on every in-scope acquisition */
 	depth = st->depth;
-	if (op != OP_TRY) {
+	chain = chain_next(chain_top(st, depth), lock);
+	if (op != OP_TRY && depth && chain_cache[chain & (CHAIN_SLOTS - 1)] != chain) {
 		for (int i = 0; i < MAX_HELD; i++) {
 			struct edge_key key;
 			__u64 one = 1, *cnt;
@@ -289,8 +350,10 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 				continue; /* known: nothing to do (no count: keep the hot path lean) */
 			if (bpf_map_update_elem(&edges, &key, &one, BPF_NOEXIST)) {
 				/* -EEXIST: another CPU won the race; anything else: map full */
-				if (!bpf_map_lookup_elem(&edges, &key))
+				if (!bpf_map_lookup_elem(&edges, &key)) {
 					__sync_fetch_and_add(&cnt_edge_map_full, 1);
+					all_known = false; /* try again next time */
+				}
 				continue;
 			}
 			if (!new_edge) {
@@ -316,6 +379,8 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 				   (user ? KLT_F_USER : 0);
 			ev_submit(e);
 		}
+		if (all_known)
+			chain_cache[chain & (CHAIN_SLOTS - 1)] = chain;
 	}
 	if (is_watched || st->in_cpuhp || full_events) {
 		if (stack_id == KLT_NO_STACK)
@@ -352,6 +417,7 @@ push:
 	depth = st->depth;
 	if (depth < MAX_HELD) {
 		st->held[depth].lock = lock;
+		st->held[depth].chain = chain;
 		st->held[depth].stack_id = stack_id;
 		st->held[depth].mode = mode;
 		st->held[depth].kind = kind;
@@ -366,8 +432,7 @@ push:
 /* Acquisition exit: push the pending lock if it was acquired. */
 static __always_inline int acq_exit(long ret, enum op op)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct task_state *st = task_get(tid, false);
+	struct task_state *st = task_get(false);
 	__u32 depth;
 	bool ok;
 
@@ -387,6 +452,7 @@ static __always_inline int acq_exit(long ret, enum op op)
 		return 0;
 	}
 	st->held[depth].lock = st->pend_lock;
+	st->held[depth].chain = chain_next(chain_top(st, depth), st->pend_lock);
 	st->held[depth].stack_id = st->pend_stack;
 	st->held[depth].mode = st->pend_mode;
 	st->held[depth].kind = st->pend_kind;
@@ -400,14 +466,14 @@ static __always_inline int acq_exit(long ret, enum op op)
 /* Release: remove the most recent entry for lock (lockdep allows out-of-order release). */
 static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
 	int found = -1;
 	__u32 depth;
 
-	if (!lock || filtered())
+	if (!lock || task_filtered(task))
 		return 0;
-	st = task_get(tid, false);
+	st = task_get_of(task, false);
 	if (!st || !st->depth) {
 		if (trace_all && st && st->nest == NEST_NONE)
 			__sync_fetch_and_add(&cnt_missed_release, 1);
@@ -438,6 +504,7 @@ static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 			continue;
 		st->held[i] = st->held[i + 1];
 	}
+	chain_fix(st, found, depth - 1);
 	st->depth = depth - 1;
 	if (was_watched && st->nwatched)
 		st->nwatched--;
@@ -450,8 +517,7 @@ static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 /* downgrade_write: the held entry becomes a read hold. */
 static __always_inline int downgrade(__u64 lock)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct task_state *st = task_get(tid, false);
+	struct task_state *st = task_get(false);
 
 	if (!st)
 		return 0;
@@ -465,14 +531,27 @@ static __always_inline int downgrade(__u64 lock)
 }
 
 /*
+ * A pointer argument read from the fentry context is a typed kernel pointer to the verifier,
+ * which forbids hashing it (the watch table, chain keys): bpf_get_func_arg (inlined by the
+ * verifier) gives the same value as a plain number.
+ */
+static __always_inline __u64 fentry_arg0(void *ctx)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, 0, &v);
+	return v;
+}
+
+/*
  * The hook table, as thin wrappers. fentry programs read their argument from the trampoline
  * context; the call site of fentry-traced calls is taken from the captured stack in userspace.
  */
 #define HOOK_ACQ(fn, kind, mode, op)                                                            \
 	SEC("fentry/" #fn)                                                                      \
-	int BPF_PROG(fe_##fn, void *lock)                                                       \
+	int BPF_PROG(fe_##fn)                                                                   \
 	{                                                                                       \
-		return acq_enter(ctx, (__u64)lock, kind, mode, IP_NONE, op, false);                   \
+		return acq_enter(ctx, fentry_arg0(ctx), kind, mode, IP_NONE, op, false);        \
 	}                                                                                       \
 	SEC("fexit/" #fn)                                                                       \
 	int BPF_PROG(fx_##fn, void *lock, long ret)                                             \
@@ -505,9 +584,9 @@ static __always_inline int downgrade(__u64 lock)
 /* srcu_read_lock and synchronize_srcu: entry only (no completion to wait for). */
 #define HOOK_ENTRY(fn, kind, mode, op)                                                          \
 	SEC("fentry/" #fn)                                                                      \
-	int BPF_PROG(fe_##fn, void *lock)                                                       \
+	int BPF_PROG(fe_##fn)                                                                   \
 	{                                                                                       \
-		return acq_enter(ctx, (__u64)lock, kind, mode, IP_NONE, op, false);                   \
+		return acq_enter(ctx, fentry_arg0(ctx), kind, mode, IP_NONE, op, false);        \
 	}                                                                                       \
 	SEC("kprobe/" #fn)                                                                      \
 	int BPF_KPROBE(kp_##fn, void *lock)                                                     \
@@ -592,7 +671,7 @@ static __always_inline int nest_set(enum nest_state from, enum nest_state to)
 
 	if (filtered())
 		return 0;
-	st = task_get((__u32)bpf_get_current_pid_tgid(), to != NEST_NONE);
+	st = task_get(to != NEST_NONE);
 	if (st && (from == NEST_NONE || st->nest == from))
 		st->nest = to;
 	return 0;
@@ -867,6 +946,7 @@ static __always_inline void implicit_push(struct task_state *st)
 		return;
 	}
 	st->held[depth].lock = cpu_hotplug_lock_addr;
+	st->held[depth].chain = chain_next(chain_top(st, depth), cpu_hotplug_lock_addr);
 	st->held[depth].stack_id = KLT_NO_STACK;
 	st->held[depth].mode = KLT_MODE_READ;
 	st->held[depth].kind = KLT_LK_PERCPU_RWSEM;
@@ -899,6 +979,7 @@ static __always_inline void implicit_pop(struct task_state *st)
 			continue;
 		st->held[i] = st->held[i + 1];
 	}
+	chain_fix(st, found, depth - 1);
 	st->depth = depth - 1;
 	if (st->nwatched)
 		st->nwatched--;
@@ -909,7 +990,6 @@ static __always_inline void implicit_pop(struct task_state *st)
 static __always_inline int cpuhp_enter(unsigned int cpu, int target, int idx, void *fun,
 				       __u32 flags)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_state *st;
 	struct klt_event *e;
 
@@ -925,7 +1005,7 @@ static __always_inline int cpuhp_enter(unsigned int cpu, int target, int idx, vo
 		ev_submit(e);
 	}
 	/* Locks taken inside a hotplug callback are in scope: mark the task. */
-	st = task_get(tid, true);
+	st = task_get(true);
 	if (st) {
 		st->in_cpuhp++;
 		st->cpuhp_atomic = cpuhp_flags(idx) ? 1 : 0;
@@ -949,13 +1029,12 @@ int tp_cpuhp_multi_enter(struct trace_event_raw_cpuhp_multi_enter *ctx)
 SEC("tracepoint/cpuhp/cpuhp_exit")
 int tp_cpuhp_exit(struct trace_event_raw_cpuhp_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_state *st;
 	struct klt_event *e;
 
 	if (filtered())
 		return 0;
-	st = task_get(tid, false);
+	st = task_get(false);
 	if (st && st->in_cpuhp) {
 		implicit_pop(st);
 		st->in_cpuhp--;
@@ -976,7 +1055,7 @@ static __always_inline bool contention_in_scope(__u64 lock)
 {
 	if (filtered())
 		return false;
-	return trace_all || bpf_map_lookup_elem(&watched, &lock) != NULL;
+	return trace_all || lock_watched(lock);
 }
 
 SEC("tracepoint/lock/contention_begin")
@@ -1042,8 +1121,7 @@ int tp_suspend_resume(struct trace_event_raw_suspend_resume *ctx)
 SEC("tracepoint/sched/sched_process_exit")
 int tp_sched_exit(void *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct task_state *st = task_get(tid, false);
+	struct task_state *st = task_get(false);
 
 	if (!st)
 		return 0;
@@ -1053,6 +1131,6 @@ int tp_sched_exit(void *ctx)
 		if (e)
 			ev_submit(e);
 	}
-	bpf_map_delete_elem(&tasks, &tid);
+	bpf_task_storage_delete(&tasks, bpf_get_current_task_btf());
 	return 0;
 }

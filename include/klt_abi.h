@@ -159,4 +159,17 @@ _Static_assert(__builtin_offsetof(struct klt_event, aux0) % 8 == 0 &&
 			       __builtin_offsetof(struct klt_event, aux0) + 4,
 	       "aux0/aux1 form one aligned 64-bit field");
 
+/*
+ * The watch list is an open-addressed table in the BPF program's .bss (a lookup is a few
+ * loads, no helper call): userspace stores each watched lock address at the first free slot
+ * of its probe sequence klt_watch_slot(addr, 0..KLT_WATCH_PROBES-1); BPF checks those slots.
+ */
+#define KLT_WATCH_SLOTS 256 /* power of two */
+#define KLT_WATCH_PROBES 4
+
+static inline __u32 klt_watch_slot(__u64 addr, __u32 probe)
+{
+	return ((__u32)(((addr >> 3) * 0x9E3779B97F4A7C15ull) >> 56) + probe) & (KLT_WATCH_SLOTS - 1);
+}
+
 #endif /* KLT_ABI_H */

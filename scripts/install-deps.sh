@@ -20,6 +20,7 @@ PKGS=(
 	perl                           # prove (TAP harness) runs every test tier
 	time                           # /usr/bin/time: peak memory of the tracer under overload
 	chromium nodejs                # export tests: speedscope (npm, below) rendered headless
+	libbpf-tools                   # bench/overhead.sh: klockstat (perf lock: linux-perf above), the tools compared
 )
 # npm ships with some nodejs builds; Debian's nodejs needs its npm package
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)

@@ -608,16 +608,24 @@ static bool wanted(const struct klt_tracer *t, const char *name)
 /* Fill the BPF watch list: the KVM/hotplug locks plus the rules' watch-suspend locks. */
 static void watch_locks(struct klt_tracer *t)
 {
-	__u8 one = 1;
+	__u64 *tab = t->skel->bss->watch_tab; /* mmapped .bss: BPF sees the stores at once */
 	size_t n = 0;
 
 	for (size_t i = 0, cnt = klt_symtab_count(t->ksyms); i < cnt; i++) {
 		const struct klt_sym *s = klt_symtab_at(t->ksyms, i);
+		bool placed = false;
 
-		if (s->type != KLT_SYM_DATA || !wanted(t, s->name))
+		if (s->type != KLT_SYM_DATA || !wanted(t, s->name) || !s->addr)
 			continue;
-		if (n == 64 || bpf_map__update_elem(t->skel->maps.watched, &s->addr,
-						    sizeof(s->addr), &one, sizeof(one), BPF_ANY)) {
+		for (__u32 p = 0; p < KLT_WATCH_PROBES && !placed && n < 64; p++) {
+			__u64 *slot = &tab[klt_watch_slot(s->addr, p)];
+
+			if (!*slot || *slot == s->addr) {
+				*slot = s->addr;
+				placed = true;
+			}
+		}
+		if (!placed) {
 			fprintf(stderr, "kvmlocktrace: watch list full: %s not watched\n", s->name);
 			continue;
 		}
@@ -931,6 +939,13 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	t->skel->rodata->cpu_hotplug_lock_addr = hp ? hp->addr : 0;
 	if (t->opts.ringbuf_mb)
 		bpf_map__set_max_entries(t->skel->maps.events, t->opts.ringbuf_mb << 20);
+	/*
+	 * Kernel locks: wake the reader at 1/16 full; below that, klt_tracer_poll's timeout
+	 * collects. Not for --user: user stacks are symbolized from /proc/PID/maps, which must
+	 * be read while the traced process still lives, so those records wake it at once.
+	 */
+	t->skel->rodata->rb_wake_bytes =
+		t->opts.user ? 0 : bpf_map__max_entries(t->skel->maps.events) / 16;
 	configure_autoload(t, vmlinux, kvm);
 	load_layouts(t, vmlinux, kvm);
 	err = klt_bpf__load(t->skel);
@@ -1090,6 +1105,9 @@ int klt_tracer_poll(struct klt_tracer *t, int timeout_ms)
 	klt_usym_refresh(t->usym); /* maps of traced processes while they live */
 	n = ring_buffer__poll(t->rb, timeout_ms);
 
+	/* records below the wakeup threshold (rb_wake_bytes) do not wake us: take them now */
+	if (n == 0 && !t->err)
+		n = ring_buffer__consume(t->rb);
 	if (t->err)
 		return t->err;
 	return n == -EINTR ? 0 : n;

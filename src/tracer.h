@@ -74,7 +74,8 @@ const char *klt_tracer_reason(const struct klt_tracer *t);
 /* Hooks attached and skipped, one comma-separated line each (for the summary). */
 const char *klt_tracer_attached(const struct klt_tracer *t);
 const char *klt_tracer_skipped(const struct klt_tracer *t);
-/* Poll the ring buffer for up to timeout_ms; returns events handled or -errno. */
+/* Poll the ring buffer for up to timeout_ms (records under the BPF side's wakeup threshold are
+ * collected when it times out); returns events handled or -errno. */
 int klt_tracer_poll(struct klt_tracer *t, int timeout_ms);
 /* Filter to a pid decided after start (the traced command): uprobes are per pid already. */
 /* BPF-side counters (drops and activity), name/value pairs. */
