@@ -162,6 +162,8 @@ $(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTP
 bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/engine.sh
 	$(Q)bash bench/bpf-cost.sh
+	$(Q)bash bench/userspace.sh
+	$(Q)bash bench/storm.sh
 
 # --- fuzzing: make fuzz-build | fuzz-short | fuzz [FUZZ_SECONDS=600] (tests/fuzz/README.md) ---
 include tests/fuzz/fuzz.mk

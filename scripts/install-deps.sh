@@ -18,6 +18,7 @@ PKGS=(
 	python3-jsonschema jq          # JSON output: schema validation and assertions in tests
 	perl                           # prove (TAP harness) runs every test tier
 	time                           # /usr/bin/time: peak memory of the tracer under overload
+	valgrind bpfcc-tools           # bench/userspace.sh: Helgrind and bcc's deadlock-bpfcc to compare
 )
 
 missing=()
