@@ -155,9 +155,11 @@ $(OUTPUT)/bench/empty.skel.h: $(OUTPUT)/bench/empty.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
 
-$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/tracer_usym.o
+$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/tracer_usym.o \
+		$(OUTPUT)/libklt.a
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/tracer_usym.o $(LDLIBS_TOOL) -o $@
+	$(Q)$(CC) $(CPPFLAGS) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/tracer_usym.o $(OUTPUT)/libklt.a \
+		$(LDLIBS_TOOL) -o $@
 
 bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/engine.sh

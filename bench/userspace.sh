@@ -6,7 +6,10 @@
 #   2. which lock-order scenarios each tool reports (true/false positives, misses).
 # Prints tables; no assertions. Needs root (uprobes). Environment:
 #   UB_THREADS=4 UB_ITERS=50000 UB_REPS=5   load size and rounds
-#   UB_TOOLS="plain klt bpfcc tsan helgrind" which tools (in this order each round)
+#   UB_TOOLS="plain floor klt bpfcc tsan helgrind" which tools (in this order each round);
+#                                            floor = plain with an empty uprobe + uretprobe
+#                                            on pthread_mutex_lock (build/bench/klt-empty):
+#                                            the trap cost alone
 #   UB_SKIP_SCENARIOS=1                      only the slowdown table
 # deadlock-bpfcc compiles C at run time and needs the running kernel's headers: from
 # /lib/modules/$(uname -r)/build if present, else (as on the development hosts, whose kernel has
@@ -20,7 +23,8 @@ cd "$(dirname "$0")/.."
 B=${KLT_BUILD:-build}
 KLT=$(realpath "$B/kvmlocktrace")
 T=${UB_THREADS:-4} N=${UB_ITERS:-50000} REPS=${UB_REPS:-5}
-TOOLS=${UB_TOOLS:-plain klt bpfcc tsan helgrind}
+TOOLS=${UB_TOOLS:-plain floor klt bpfcc tsan helgrind}
+[ -x "$B/bench/klt-empty" ] || TOOLS=${TOOLS/floor/}
 LIBC=$(ldd /bin/true | sed -n 's/.*libc\.so\.6 => \([^ ]*\).*/\1/p')
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
@@ -87,6 +91,12 @@ run() {
 	shift 2
 	case $tool in
 	plain) "$U" "$@" >"$out" 2>&1; echo "exit=$?" >>"$out" ;;
+	floor)
+		"$B/bench/klt-empty" uprobe 3600 "$LIBC" >/dev/null 2>&1 &
+		local e=$!
+		sleep 1
+		"$U" "$@" >"$out" 2>&1; echo "exit=$?" >>"$out"
+		kill $e; wait $e 2>/dev/null ;;
 	klt) "$KLT" --user "$U" -- "$U" "$@" >"$out" 2>&1; echo "exit=$?" >>"$out" ;;
 	bpfcc) bpfcc_run "$out" "$@"; cat "$out.prog" >>"$out" ;;
 	tsan) "$tmp/userlocks-tsan" "$@" >"$out" 2>&1; echo "exit=$?" >>"$out" ;;
@@ -146,7 +156,7 @@ reported() {
 echo
 echo "## lock-order scenarios (bench/userlocks.c): TP = inversion reported, FP = false report, miss"
 scen="abba:y cycle3:y trylock:n consistent:n heap-abba:y heap-reuse:n pool-reuse:n array:n rw-abba:y rw-read:n"
-stools=$(for t in $TOOLS; do [ "$t" != plain ] && echo "$t"; done)
+stools=$(for t in $TOOLS; do [ "$t" != plain ] && [ "$t" != floor ] && echo "$t"; done)
 printf '%-12s %-9s' scenario deadlock
 for t in $stools; do printf ' %-9s' "$(label "$t")"; done
 echo
