@@ -11,6 +11,7 @@
 #                                            on pthread_mutex_lock (build/bench/klt-empty):
 #                                            the trap cost alone
 #   UB_SKIP_SCENARIOS=1                      only the slowdown table
+#   UB_SCENARIOS="abba rw-abba"              only these scenarios (default: all ten)
 # deadlock-bpfcc compiles C at run time and needs the running kernel's headers: from
 # /lib/modules/$(uname -r)/build if present, else (as on the development hosts, whose kernel has
 # no headers package) the Debian 6.12 headers of the VM tier's cache, merged into one tree
@@ -162,6 +163,7 @@ for t in $stools; do printf ' %-9s' "$(label "$t")"; done
 echo
 for sd in $scen; do
 	s=${sd%%:*} d=${sd##*:}
+	[ -n "${UB_SCENARIOS:-}" ] && [[ " $UB_SCENARIOS " != *" $s "* ]] && continue
 	printf '%-12s %-9s' "$s" "$([ "$d" = y ] && echo yes || echo no)"
 	for t in $stools; do
 		run "$t" "$tmp/sc.$s.$t" "$s"
