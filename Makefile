@@ -164,14 +164,18 @@ $(OUTPUT)/bench/empty.skel.h: $(OUTPUT)/bench/empty.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
 
-$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/tracer_usym.o $(OUTPUT)/libklt.a
+$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/tracer_usym.o \
+		$(OUTPUT)/libklt.a
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/tracer_usym.o $(OUTPUT)/libklt.a $(LDLIBS_TOOL) -o $@
+	$(Q)$(CC) $(CPPFLAGS) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/tracer_usym.o $(OUTPUT)/libklt.a \
+		$(LDLIBS_TOOL) -o $@
 
 bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/engine.sh
 	$(Q)bash bench/bpf-cost.sh
 	$(Q)bash bench/overhead.sh
+	$(Q)bash bench/userspace.sh
+	$(Q)bash bench/storm.sh
 
 # --- fuzzing: make fuzz-build | fuzz-short | fuzz [FUZZ_SECONDS=600] (tests/fuzz/README.md) ---
 include tests/fuzz/fuzz.mk

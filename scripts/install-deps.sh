@@ -21,6 +21,7 @@ PKGS=(
 	time                           # /usr/bin/time: peak memory of the tracer under overload
 	chromium nodejs                # export tests: speedscope (npm, below) rendered headless
 	libbpf-tools                   # bench/overhead.sh: klockstat (perf lock: linux-perf above), the tools compared
+	valgrind bpfcc-tools           # bench/userspace.sh: Helgrind and bcc's deadlock-bpfcc to compare
 )
 # npm ships with some nodejs builds; Debian's nodejs needs its npm package
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)

@@ -1103,7 +1103,8 @@ static int class_resolve_rules(struct lg_engine *e, struct iclass *c)
  * it a static lock with its own class, a CLASS symbol puts it in that named class, anything
  * else joins the class inferred from (kind, call site of this first acquisition). ip 0 means
  * the call site is unknown (the held side of an in-kernel EDGE record): such a lock gets a
- * class of its own rather than one shared by every lock of unknown site.
+ * class of its own rather than one shared by every lock of unknown site; so does every
+ * pthread lock (see below).
  */
 static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip, uint32_t *out)
 {
@@ -1132,7 +1133,15 @@ static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t i
 	}
 	if (!sym) {
 		origin = LG_CLASS_INFERRED;
-		cmap = ip ? &e->infmap : NULL;
+		/*
+		 * pthread locks get no shared inferred class: user code takes arrays of locks or
+		 * locks of many heap objects in a consistent instance order through one helper's
+		 * call sites, with no lockdep-style annotation to tell nested instances of a class
+		 * apart, so call-site classes would turn such orders into class cycles that
+		 * cannot deadlock (bench/userspace.sh: TSan and Helgrind report none).
+		 */
+		cmap = ip && kind != KLT_LK_PTHREAD_MUTEX && kind != KLT_LK_PTHREAD_RWLOCK ?
+			       &e->infmap : NULL;
 		k1 = ip;
 		k2 = kind;
 	} else if (origin == LG_CLASS_EXPLICIT) {

@@ -499,9 +499,16 @@ static int attach_user(struct klt_tracer *t, char *msg, size_t msglen)
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
 		l = bpf_program__attach_uprobe_opts(p, pid, bin, off, &uo);
 		if (!l) {
-			if (!ret)
-				note(t->skipped, sizeof(t->skipped), fn);
-			continue;
+			/*
+			 * The function is there but the kernel refused the probe (seen: EINVAL
+			 * while bcc's deadlock-bpfcc has uprobes on the same libc functions).
+			 * Tracing without it would miss every such lock and exit 0: fail.
+			 */
+			err = errno ? -errno : -EINVAL;
+			snprintf(msg, msglen, "%s: the kernel refused a %s on %s (offset 0x%llx): %s",
+				 bin, ret ? "uretprobe" : "uprobe", fn, (unsigned long long)off,
+				 strerror(-err));
+			return err;
 		}
 		if (add_link(t, l)) {
 			bpf_link__destroy(l);

@@ -6,6 +6,9 @@
  *   pthread_order abba-exit MS  abba, then exit MS milliseconds later (a short-lived program)
  *   pthread_order consistent  lock_a -> lock_b in both threads
  *   pthread_order trylock     the inverted side uses pthread_mutex_trylock (no deadlock)
+ *   pthread_order array       pairs of a static array of mutexes, always the lower index first,
+ *                             through one helper's two call sites, in several threads (no
+ *                             deadlock; call-site classes would see a class cycle)
  *   pthread_order storm N     N lock/unlock pairs of nested locks from 2 threads (overload)
  *   pthread_order heapstorm N an ABBA, then N nested pairs of never-reused heap mutexes: every
  *                             pair is a new dependency (fills the tracer's maps: overload)
@@ -19,6 +22,30 @@
 pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
 static long storm_n;
+static pthread_mutex_t arr[16]; /* zeroed: default-initialized glibc mutexes */
+
+__attribute__((noinline)) void lock_pair(int i, int j)
+{
+	pthread_mutex_lock(&arr[i]);
+	pthread_mutex_lock(&arr[j]);
+	pthread_mutex_unlock(&arr[j]);
+	pthread_mutex_unlock(&arr[i]);
+}
+
+/*
+ * Ordered pairs. Only new pairs reach userspace (as EDGE records whose held side has no call
+ * site): 0, 4 are first seen held, 3, 6 first seen taken second; 3 -> 4 -> 6 then reads as a
+ * class cycle if 3 and 6 share the second call site's class. Then every other i < j pair.
+ */
+static void path_array(void)
+{
+	lock_pair(0, 3);
+	lock_pair(4, 6);
+	lock_pair(3, 4);
+	for (int i = 15; i >= 0; i--)
+		for (int j = i + 1; j < 16; j++)
+			lock_pair(i, j);
+}
 
 __attribute__((noinline)) void path_one(void)
 {
@@ -110,8 +137,12 @@ int main(int argc, char **argv)
 		in_thread(path_one);
 	else if (!strcmp(mode, "trylock"))
 		in_thread(path_two_trylock);
+	else if (!strcmp(mode, "array")) {
+		in_thread(path_array);
+		in_thread(path_array);
+	}
 	else {
-		fprintf(stderr, "usage: %s abba|abba-exit MS|consistent|trylock|storm [N]|heapstorm [N]\n",
+		fprintf(stderr, "usage: %s abba|abba-exit MS|consistent|trylock|array|storm [N]|heapstorm [N]\n",
 			argv[0]);
 		return 2;
 	}
