@@ -31,6 +31,16 @@ for k in $kernels; do
 	s=$(date +%s)
 	"$VMSH" run --kernel "$k" --timeout 900 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
 	rc=$?
+	# QEMU's TCG can run a stale translation of kernel text the kernel has just re-patched
+	# (text_poke_bp: KVM flips the preempt-notifier static key in __schedule at every VM
+	# creation), which the kernel reports as "Oops: int3" in code nobody probes. That is the
+	# emulator, not the tracer: one fresh boot, said here; any other guest loss fails at once.
+	if [ $rc != 0 ] && grep -q "Oops: int3" "$out/guest.log"; then
+		echo "# $k: guest lost to an 'Oops: int3' (TCG text-patching race, see tests/vm/README.md): $(grep -m1 'RIP:' "$out/guest.log"); one retry"
+		mv "$out/guest.log" "$out/guest-lost.log"
+		"$VMSH" run --kernel "$k" --timeout 900 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
+		rc=$?
+	fi
 	echo "# $k: guest run took $(( $(date +%s) - s )) s (status $rc)"
 	if [ $rc = 0 ]; then ok "$k: guest ran the tracer workloads and the suspend case"
 	else nok "$k: guest status $rc"; show "$out/guest.log" 40; fi
