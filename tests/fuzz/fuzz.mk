@@ -36,7 +36,7 @@ FUZZ_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # Sources per target (the readers link the whole trace model; rules.c stands alone).
 FUZZ_SRCS_fuzz_tracefile := src/tracefile.c src/textfmt.c src/trace.c src/symtab.c
 FUZZ_SRCS_fuzz_textfmt := src/textfmt.c src/trace.c src/symtab.c src/lockgraph.c src/rules.c \
-	src/stats.c src/samples.c src/render_names.c src/render_export.c
+	src/stats.c src/samples.c src/render_names.c src/render_export.c src/perfdata.c
 FUZZ_SRCS_fuzz_rules := src/rules.c
 FUZZ_LIBS_fuzz_tracefile := -lz
 FUZZ_LIBS_fuzz_textfmt := -lz
