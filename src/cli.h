@@ -3,6 +3,7 @@
 #ifndef KLT_CLI_H
 #define KLT_CLI_H
 
+#include <argp.h>
 #include <stdbool.h>
 
 #include "rules.h"
@@ -14,6 +15,11 @@
 
 /* Load the rules file (default: installed/build-tree rules/kvm.rules). *used = path or NULL. */
 int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, const char **used);
+
+/* A usage error of an option or argument: one line "kvmlocktrace CMD: message" on stderr, exit
+ * KLT_EXIT_INPUT (argp_error() would add a "Try --help" line). */
+void klt_usage_error(const struct argp_state *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 
 int klt_cmd_live(int argc, char **argv, bool record);
 int klt_cmd_features(void);

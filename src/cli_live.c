@@ -143,7 +143,7 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'd':
 		e->duration = strtod(arg, &end);
 		if (*end || e->duration <= 0)
-			argp_error(state, "--duration: expected a positive number of seconds, got '%s'",
+			klt_usage_error(state, "--duration: expected a positive number of seconds, got '%s'",
 				   arg);
 		break;
 	case 'a': e->all = true; break;
@@ -151,7 +151,7 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'p':
 		e->pid = (pid_t)strtol(arg, &end, 10);
 		if (*end || e->pid <= 0)
-			argp_error(state, "--pid: expected a process id, got '%s'", arg);
+			klt_usage_error(state, "--pid: expected a process id, got '%s'", arg);
 		break;
 	case 'u': e->user = arg; break;
 	case 'm':
@@ -159,7 +159,7 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "fentry")) e->attach = KLT_ATTACH_FENTRY;
 		else if (!strcmp(arg, "kprobe")) e->attach = KLT_ATTACH_KPROBE;
 		else if (!strcmp(arg, "tracepoint")) e->attach = KLT_ATTACH_TRACEPOINT;
-		else argp_error(state, "--attach: expected auto, fentry, kprobe or tracepoint, got '%s'",
+		else klt_usage_error(state, "--attach: expected auto, fentry, kprobe or tracepoint, got '%s'",
 				arg);
 		break;
 	case 'o': e->output = arg; break;
@@ -174,9 +174,9 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (e->record && !e->output)
-			argp_error(state, "record needs -o FILE");
+			klt_usage_error(state, "record needs -o FILE");
 		if (!e->record && e->output)
-			argp_error(state, "-o is for 'record'");
+			klt_usage_error(state, "-o is for 'record'");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
