@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct env {
 	bool force;
 	bool instances;
 	bool ignore_unbalanced;
+	bool findings_only;
 	const char *focus;
 	const char *to; /* convert: "text" | "binary" */
 	bool stats;	/* report --stats */
@@ -99,6 +101,7 @@ enum {
 	OPT_HIST,
 	OPT_WEIGHT,
 	OPT_LOCK,
+	OPT_FINDINGS_ONLY,
 };
 
 static const struct argp_option analyse_opts[] = {
@@ -114,6 +117,8 @@ static const struct argp_option analyse_opts[] = {
 	{ "force", OPT_FORCE, NULL, 0, "Overwrite an existing output file", 0 },
 	{ "instances", OPT_INSTANCES, NULL, 0, "dot: draw lock instances instead of classes", 0 },
 	{ "focus", OPT_FOCUS, "LOCK", 0, "dot: draw only the neighbourhood of LOCK", 0 },
+	{ "findings-only", OPT_FINDINGS_ONLY, NULL, 0, "json: trace header, summary and findings "
+						     "only (no graph, no statistics)", 0 },
 	{ "ignore-unbalanced", OPT_IGNORE_UNBALANCED, NULL, 0,
 	  "Count releases of locks not seen acquired instead of reporting them", 0 },
 	{ "stats", OPT_STATS, NULL, 0, "Print lock-time statistics (acquisitions, contention, wait "
@@ -158,7 +163,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "chrome"))
 			env->format = FMT_CHROME;
 		else
-			argp_error(state, "--format: unknown format '%s' (expected text, json, dot, "
+			klt_usage_error(state, "--format: unknown format '%s' (expected text, json, dot, "
 					  "svg, folded, perf-script, perf-data, chrome)", arg);
 		env->format_set = true;
 		break;
@@ -168,7 +173,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 	case OPT_SORT:
 		env->sort = klt_stats_key_from_name(arg);
 		if (env->sort < 0)
-			argp_error(state, "--sort: unknown key '%s' (expected acq, contended, wait, "
+			klt_usage_error(state, "--sort: unknown key '%s' (expected acq, contended, wait, "
 					  "hold, max-wait, max-hold, avg-wait, avg-hold)", arg);
 		break;
 	case OPT_TOP: {
@@ -178,7 +183,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		n = strtoul(arg, &end, 10);
 		if (errno || *end || !*arg || arg[0] == '-' || n > 1000000)
-			argp_error(state, "--top: expected a number 0..1000000, got '%s'", arg);
+			klt_usage_error(state, "--top: expected a number 0..1000000, got '%s'", arg);
 		env->top = (unsigned)n;
 		break;
 	}
@@ -188,7 +193,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 	case OPT_WEIGHT:
 		env->weight = klt_weight_from_name(arg);
 		if (env->weight < 0)
-			argp_error(state, "--weight: expected hold, wait or count, got '%s'", arg);
+			klt_usage_error(state, "--weight: expected hold, wait or count, got '%s'", arg);
 		break;
 	case OPT_LOCK:
 		env->lock_glob = arg;
@@ -201,7 +206,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'k':
 		if (!klt_kver_parse(arg))
-			argp_error(state, "--kernel: cannot parse version '%s' (expected e.g. 6.12)",
+			klt_usage_error(state, "--kernel: cannot parse version '%s' (expected e.g. 6.12)",
 				   arg);
 		env->kernel = arg;
 		break;
@@ -223,31 +228,50 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 	case OPT_IGNORE_UNBALANCED:
 		env->ignore_unbalanced = true;
 		break;
+	case OPT_FINDINGS_ONLY:
+		env->findings_only = true;
+		break;
 	case OPT_TO:
 		if (strcmp(arg, "text") && strcmp(arg, "binary"))
-			argp_error(state, "--to: expected text or binary, got '%s'", arg);
+			klt_usage_error(state, "--to: expected text or binary, got '%s'", arg);
 		env->to = arg;
 		break;
 	case ARGP_KEY_ARG:
 		if (env->input)
-			argp_error(state, "unexpected argument '%s' (one input file only)", arg);
+			klt_usage_error(state, "unexpected argument '%s' (one input file only)", arg);
 		env->input = arg;
 		break;
 	case ARGP_KEY_END:
 		if (!env->input)
-			argp_error(state, "missing input FILE");
+			klt_usage_error(state, "missing input FILE");
 		if (env->rules_path && env->no_rules)
-			argp_error(state, "--rules and --no-rules exclude each other");
+			klt_usage_error(state, "--rules and --no-rules exclude each other");
 		if (env->focus && env->format != FMT_DOT && env->format != FMT_SVG)
-			argp_error(state, "--focus applies to --format dot and svg only");
+			klt_usage_error(state, "--focus applies to --format dot and svg only");
+		if (env->findings_only && env->format != FMT_JSON)
+			klt_usage_error(state, "--findings-only applies to --format json only (text "
+					  "reports are findings and a summary already)");
 		if (env->stats && env->format_set && env->format != FMT_TEXT)
-			argp_error(state, "--stats is a text table; JSON has the statistics under "
+			klt_usage_error(state, "--stats is a text table; JSON has the statistics under "
 					  "\"stats\"");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+void klt_usage_error(const struct argp_state *state, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", state && state->name ? state->name : "kvmlocktrace");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(KLT_EXIT_INPUT);
 }
 
 /* Read a whole file; NUL-terminated for convenience. */
@@ -545,7 +569,8 @@ static int cmd_analyse(struct env *env)
 			goto out;
 		}
 	}
-	if (env->stats || env->format == FMT_JSON || env->format == FMT_FOLDED ||
+	if (env->stats || (env->format == FMT_JSON && !env->findings_only) ||
+	    env->format == FMT_FOLDED ||
 	    env->format == FMT_PERF_SCRIPT || env->format == FMT_PERF_DATA ||
 	    env->format == FMT_CHROME) {
 		rc = klt_stats_build(&stats, eng, trace.events, trace.nevents);
@@ -567,6 +592,7 @@ static int cmd_analyse(struct env *env)
 		.source = env->input,
 		.redact = env->redact,
 		.stats = have_stats ? &stats : NULL,
+		.findings_only = env->findings_only,
 	};
 	struct klt_sample_opts sopts = { .weight = env->weight, .lock_glob = env->lock_glob };
 	struct klt_dot_opts dopts = {

@@ -18,6 +18,7 @@ struct klt_view {
 	const char *source;	       /* file name shown in reports */
 	bool redact;		       /* print kernel addresses as 0x<redacted> */
 	const struct klt_stats *stats; /* lock-time statistics, NULL = not computed */
+	bool findings_only;	       /* json: no "graph" and no "stats" (--findings-only) */
 };
 
 /* Lock names. Class: symbol / explicit class name / "<kind>@<site>" for inferred classes.

@@ -496,6 +496,8 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 		jadd_null(&b, root, "source");
 	jadd(&b, root, "trace", jtrace(&b, v));
 	jadd(&b, root, "summary", jsummary(&b, v));
+	if (v->findings_only)
+		jadd(&b, root, "findings_only", json_object_new_boolean(1));
 	for (size_t i = 0; i < lg_nfindings(v->eng); i++) {
 		const struct lg_finding *fd = lg_finding_at(v->eng, i);
 
@@ -503,8 +505,12 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 			jpush(&b, findings, jfinding(&b, v, fd));
 	}
 	jadd(&b, root, "findings", findings);
-	jadd(&b, root, "graph", jgraph(&b, v));
-	if (v->stats) {
+	/* --findings-only: the verdict without the graph and the statistics */
+	if (!v->findings_only)
+		jadd(&b, root, "graph", jgraph(&b, v));
+	if (v->findings_only) {
+		/* no statistics */
+	} else if (v->stats) {
 		jadd(&b, root, "stats", jstats(&b, v));
 	} else {
 		/* the caller computed none: from the trace's events (empty without a trace) */
