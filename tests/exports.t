@@ -18,7 +18,8 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
-show() { sed 's/^/#   /' "$1" | head -${2:-20}; }
+# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
+show() { head -n "${2:-20}" "$1" | awk '{ print "#   " $0 }'; }
 # total speedscope shows for SYMBOL in a --table dump (digits only: "5,000" -> 5000)
 ss_total() { awk -F'\t' -v s="$2" '$1 == s { gsub(/,/, "", $2); print $2; exit }' "$1"; }
 # stats total from the JSON report: ss_stat JSON LOCK FIELD (hold.total_ns, wait.total_ns, acquisitions)
@@ -183,7 +184,7 @@ else
 	   [ "$(st "$tmp/live.json" lock_a wait.count)" = 2 ] &&
 	   tests/unit/validate-json.sh "$tmp/live.json"; then
 		ok "live record --full-events: lock_a/lock_b acquired twice each, with hold and wait times (schema-valid JSON)"
-	else nok "live record: rc=$rc"; show "$tmp/rec.out"; jq -c .stats "$tmp/live.json" | cut -c1-600 | sed 's/^/#   /'; fi
+	else nok "live record: rc=$rc"; show "$tmp/rec.out"; jq -c .stats "$tmp/live.json" | cut -c1-600 | awk '{ print "#   " $0 }'; fi
 	"$KLT" report "$tmp/live.klt" --stats >"$tmp/live.stats" 2>/dev/null
 	if grep -qE '^lock_a +2 ' "$tmp/live.stats" && grep -qE '^  path_one\+0x[0-9a-f]+ +1 ' "$tmp/live.stats" &&
 	   grep -qE '^  path_two_inverted\+0x[0-9a-f]+ +1 ' "$tmp/live.stats"; then
@@ -240,7 +241,7 @@ else
 	"$KLT" report "$tmp/edges.klt" --format json -o "$tmp/edges.json" 2>/dev/null
 	if [ "$(jq '[.stats.classes[] | select(.lock == "lock_a")] | length' "$tmp/edges.json")" = 0 ]; then
 		ok "live without --full-events: no acquisitions of lock_a recorded (edges only), as documented"
-	else nok "live without --full-events"; jq -c .stats "$tmp/edges.json" | cut -c1-300 | sed 's/^/#   /'; fi
+	else nok "live without --full-events"; jq -c .stats "$tmp/edges.json" | cut -c1-300 | awk '{ print "#   " $0 }'; fi
 fi
 
 echo "1..$n"

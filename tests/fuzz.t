@@ -27,7 +27,7 @@ if ! out=$(make --no-print-directory -f tests/fuzz/fuzz.mk OUTPUT="$B" fuzz-buil
 	fi
 	echo "1..1"
 	echo "not ok 1 - build fuzz targets"
-	sed 's/^/# /' <<<"$out" | head -40
+	awk '{ print "# " $0 }' <<<"$out" | head -40
 	exit 1
 fi
 

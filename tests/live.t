@@ -13,7 +13,8 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
-show() { sed 's/^/#   /' "$1" | head -${2:-30}; }
+# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
+show() { head -n "${2:-30}" "$1" | awk '{ print "#   " $0 }'; }
 # Our programs left loaded. Others (another tool, a parallel run of these tests) may have
 # programs of the same names loaded at any time, so one counts only programs that (1) were
 # not loaded when `base=$(our_progs)` was taken right before the tracer ran, and (2) no live

@@ -33,7 +33,7 @@ N=0
 FAILED=0
 ok() { N=$((N + 1)); printf 'ok %d - %s\n' "$N" "$*"; }
 notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); printf 'not ok %d - %s\n' "$N" "$*"; }
-diag() { sed 's/^/# /'; }
+diag() { awk '{ print "# " $0 }'; }
 # result STATUS DESCRIPTION
 result() { if [ "$1" = 0 ]; then ok "$2"; else notok "$2"; fi; }
 
@@ -57,7 +57,7 @@ result $? "workloads (kvmloop, lockload) build with gcc into build/vm/bin" ||
 	diag <"$LOGDIR/workloads.log"
 
 # boot_line LOG: the "boot: ... up in ..." line of a vm.sh run, as a TAP comment.
-boot_line() { grep -h '^boot: ' "$1" | sed 's/^/# /'; }
+boot_line() { grep -h '^boot: ' "$1" | awk '{ print "# " $0 }'; }
 
 for k in "${KERNELS[@]}"; do
 	kt0=$(date +%s)
