@@ -92,6 +92,23 @@ __u64 watch_tab[KLT_WATCH_SLOTS] = {};
 #define CHAIN_SLOTS 8192
 __u64 chain_cache[CHAIN_SLOTS] = {};
 
+/*
+ * Generations of user-space lock addresses (KLT_USER_GEN_SHIFT in klt_abi.h): address ->
+ * pthread_*_destroy() calls seen there. A destroyed lock's memory may hold a new, unrelated
+ * lock later (free + malloc, object pools); its key changes, so its orders are its own and the
+ * edge and chain caches above see new pairs. LRU: an address destroyed long ago and not used
+ * since may be forgotten (its next lock would share generation 0's key: at worst the old false
+ * order this map exists to avoid). Userspace reads no count: nothing is lost but precision.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} lock_gen SEC(".maps");
+/* set by the first destroy: until then user lock operations skip the lookup */
+__u32 lock_gen_used = 0;
+
 /* Stacks of new edges and watched-lock events. */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -754,11 +771,39 @@ int BPF_KPROBE(kp_cpus_read_unlock)
 }
 
 /* User-space locks (glibc), attached by userspace to the traced binary's libc. */
+
+/* The key of the user lock at addr: the address plus its generation (see lock_gen). */
+static __always_inline __u64 user_key(__u64 addr)
+{
+	__u32 *g;
+
+	if (!lock_gen_used || !addr)
+		return addr;
+	g = bpf_map_lookup_elem(&lock_gen, &addr);
+	return g ? addr | ((__u64)(*g & 0xff) << KLT_USER_GEN_SHIFT) : addr;
+}
+
+/* pthread_{mutex,rwlock}_destroy(lock): the lock at this address ends; the next is another. */
+static __always_inline int user_destroy(__u64 addr)
+{
+	__u32 one = 1, *g;
+
+	if (!addr || task_filtered(bpf_get_current_task_btf()))
+		return 0;
+	g = bpf_map_lookup_elem(&lock_gen, &addr);
+	if (g)
+		__sync_fetch_and_add(g, 1);
+	else
+		bpf_map_update_elem(&lock_gen, &addr, &one, BPF_NOEXIST);
+	lock_gen_used = 1;
+	return 0;
+}
+
 #define UHOOK_ACQ(fn, kind, mode, op)                                                           \
 	SEC("uprobe")                                                                           \
 	int BPF_KPROBE(up_##fn, void *lock)                                                     \
 	{                                                                                       \
-		return acq_enter(ctx, (__u64)lock, kind, mode, IP_UPROBE, op, true);       \
+		return acq_enter(ctx, user_key((__u64)lock), kind, mode, IP_UPROBE, op, true); \
 	}                                                                                       \
 	SEC("uretprobe")                                                                        \
 	int BPF_KRETPROBE(ur_##fn, long ret)                                                    \
@@ -777,13 +822,25 @@ UHOOK_ACQ(pthread_rwlock_trywrlock, KLT_LK_PTHREAD_RWLOCK, KLT_MODE_WRITE, OP_TR
 SEC("uprobe")
 int BPF_KPROBE(up_pthread_mutex_unlock, void *lock)
 {
-	return rel((__u64)lock, KLT_LK_PTHREAD_MUTEX, false);
+	return rel(user_key((__u64)lock), KLT_LK_PTHREAD_MUTEX, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(up_pthread_rwlock_unlock, void *lock)
 {
-	return rel((__u64)lock, KLT_LK_PTHREAD_RWLOCK, false);
+	return rel(user_key((__u64)lock), KLT_LK_PTHREAD_RWLOCK, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(up_pthread_mutex_destroy, void *lock)
+{
+	return user_destroy((__u64)lock);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(up_pthread_rwlock_destroy, void *lock)
+{
+	return user_destroy((__u64)lock);
 }
 
 /*

@@ -57,6 +57,17 @@ enum klt_lock_kind {
 };
 
 /*
+ * User-space lock memory is reused (freed and reallocated, object pools), and a new lock at an
+ * old address is a new lock. The lock address of a pthread lock (KLT_LK_PTHREAD_*) therefore
+ * carries its generation in bits 56..63: how many pthread_mutex_destroy() /
+ * pthread_rwlock_destroy() calls were seen at that address before this use, modulo 256 (user
+ * addresses are below 2^56 even with 5-level paging). Generation 0 is the plain address.
+ */
+#define KLT_USER_GEN_SHIFT 56
+#define KLT_USER_ADDR_MASK ((1ull << KLT_USER_GEN_SHIFT) - 1)
+#define KLT_KIND_IS_USER(kind) ((kind) == KLT_LK_PTHREAD_MUTEX || (kind) == KLT_LK_PTHREAD_RWLOCK)
+
+/*
  * Acquisition mode. lockdep semantics: WRITE is exclusive; READ is a non-recursive
  * read (rwsem / percpu-rwsem down_read: blocked by a pending writer); RREAD is a
  * recursive read (SRCU read sections, rwlock_t read, glibc's reader-preferring rwlocks).

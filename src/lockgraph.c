@@ -1122,7 +1122,10 @@ static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t i
 		return 0;
 	}
 	if (e->cfg.syms) {
-		sym = klt_symtab_exact(e->cfg.syms, addr, KLT_SYM_DATA);
+		/* a reused user lock's generation is not part of its symbol's address */
+		sym = klt_symtab_exact(e->cfg.syms,
+				       KLT_KIND_IS_USER(kind) ? addr & KLT_USER_ADDR_MASK : addr,
+				       KLT_SYM_DATA);
 		origin = LG_CLASS_STATIC;
 		if (!sym) {
 			sym = klt_symtab_exact(e->cfg.syms, addr, KLT_SYM_CLASS);

@@ -84,6 +84,12 @@ const char *klt_class_name(const struct klt_view *v, uint32_t class_id, char *bu
 		snprintf(buf, len, "class#%u", class_id);
 		return buf;
 	}
+	if (c->origin == LG_CLASS_STATIC && c->name && KLT_KIND_IS_USER(c->kind) &&
+	    c->key >> KLT_USER_GEN_SHIFT) {
+		/* a static user lock destroyed and initialized again: another lock */
+		snprintf(buf, len, "%s~gen%u", c->name, (unsigned)(c->key >> KLT_USER_GEN_SHIFT));
+		return buf;
+	}
 	if (c->origin != LG_CLASS_INFERRED && c->name) {
 		snprintf(buf, len, "%s", c->name);
 		return buf;
@@ -126,6 +132,10 @@ const char *klt_lock_name(const struct klt_view *v, uint32_t lock_idx, char *buf
 			snprintf(buf, len, "%s@0x<redacted>", cname);
 		else
 			snprintf(buf, len, "%s@0x<redacted>#%u", cname, lock_idx);
+	} else if (KLT_KIND_IS_USER(l->kind) && l->addr >> KLT_USER_GEN_SHIFT) {
+		/* the address's n-th lock after pthread_*_destroy() (klt_abi.h) */
+		snprintf(buf, len, "%s@0x%" PRIx64 "~gen%u", cname, (uint64_t)(l->addr & KLT_USER_ADDR_MASK),
+			 (unsigned)(l->addr >> KLT_USER_GEN_SHIFT));
 	} else {
 		snprintf(buf, len, "%s@0x%" PRIx64, cname, l->addr);
 	}

@@ -684,8 +684,9 @@ static int emit_lock(struct klt_tracer *t, pid_t pid, uint64_t addr)
 
 	if (!addr)
 		return 0;
-	if (t->usym && addr < 0xffff800000000000ull)
-		return klt_usym_resolve(t->usym, pid, addr, true, &us) ? 0 : emit_sym(t, &us);
+	if (t->usym && addr < 0xffff800000000000ull) /* without the generation (klt_abi.h) */
+		return klt_usym_resolve(t->usym, pid, addr & KLT_USER_ADDR_MASK, true, &us) ?
+			       0 : emit_sym(t, &us);
 	s = klt_symtab_exact(t->ksyms, addr, KLT_SYM_DATA);
 	return s ? emit_sym(t, s) : 0;
 }

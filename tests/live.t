@@ -119,6 +119,25 @@ for mode in consistent trylock array; do
 	else nok "uprobe: $mode (rc=$rc)"; show "$tmp/$mode.out"; fi
 done
 
+# lock memory reused after pthread_mutex_destroy(): a new lock at an old address is another lock
+# (klt_abi.h KLT_USER_GEN_SHIFT), like TSan's and Helgrind's lock lifetimes
+"$KLT" --user "$tmp/pthread_order" -- "$tmp/pthread_order" reuse >"$tmp/reuse.out" 2>&1
+rc=$?
+if [ $rc = 0 ] && ! grep -q WARNING "$tmp/reuse.out" && grep -q '^locks: 4,' "$tmp/reuse.out" &&
+   grep -q 'hooks attached:.*pthread_mutex_destroy' "$tmp/reuse.out"; then
+	ok "uprobe: pool slots destroyed and reused in the other order: 4 locks, nothing reported"
+else nok "uprobe: reuse (rc=$rc)"; show "$tmp/reuse.out" 40; fi
+# ... and an ABBA among the new locks is still found, named as the new ones: their first order
+# repeats the old locks' (a->b), so it is only seen if the BPF edge cache keys them apart
+"$KLT" record --user "$tmp/pthread_order" -o "$tmp/reuse-abba.klt" -- "$tmp/pthread_order" reuse-abba >"$tmp/reuse-abba.out" 2>&1
+"$KLT" check "$tmp/reuse-abba.klt" --format json >"$tmp/reuse-abba.json" 2>>"$tmp/reuse-abba.out"
+rc=$?
+if [ $rc = 1 ] && jq -e '[.findings[] | select(.kind=="cycle")] | length == 1 and (.[0].locks | sort == ["lock_a~gen1","lock_b~gen1"])' "$tmp/reuse-abba.json" >/dev/null; then
+	ok "uprobe: ABBA after destroy + init reported on the new locks only (lock_a~gen1, lock_b~gen1)"
+else
+	nok "uprobe: reuse-abba rc=$rc"; jq -c '.findings[] | [.kind, .locks]' "$tmp/reuse-abba.json" 2>&1 | head -5 | awk '{ print "#   " $0 }'; show "$tmp/reuse-abba.out"
+fi
+
 # a short-lived program and a lagging consumer: the program takes its locks and exits 300 ms
 # later, the consumer spends 400 ms on each event (test-only knob), so the program is gone
 # (its /proc/PID/maps with it) long before its events are symbolized. The maps read when its

@@ -9,6 +9,11 @@
  *   pthread_order array       pairs of a static array of mutexes, always the lower index first,
  *                             through one helper's two call sites, in several threads (no
  *                             deadlock; call-site classes would see a class cycle)
+ *   pthread_order reuse       pool[0] -> pool[1]; both destroyed and initialized again as two
+ *                             new mutexes, taken pool[1] -> pool[0] (object pools reuse lock
+ *                             memory: no deadlock, TSan and Helgrind report none)
+ *   pthread_order reuse-abba  abba's first path; lock_a and lock_b destroyed and initialized
+ *                             again; then both paths: the ABBA is among the new locks only
  *   pthread_order storm N     N lock/unlock pairs of nested locks from 2 threads (overload)
  *   pthread_order heapstorm N an ABBA, then N nested pairs of never-reused heap mutexes: every
  *                             pair is a new dependency (fills the tracer's maps: overload)
@@ -22,6 +27,7 @@
 pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
 static long storm_n;
+static pthread_mutex_t pool[2];
 static pthread_mutex_t arr[16]; /* zeroed: default-initialized glibc mutexes */
 
 __attribute__((noinline)) void lock_pair(int i, int j)
@@ -69,6 +75,19 @@ __attribute__((noinline)) void path_two_trylock(void)
 	if (pthread_mutex_trylock(&lock_a) == 0)
 		pthread_mutex_unlock(&lock_a);
 	pthread_mutex_unlock(&lock_b);
+}
+
+/* the pool hands out its slots (a, b) for a new pair, locked a -> b */
+__attribute__((noinline)) void pool_pair(int a, int b)
+{
+	pthread_mutex_init(&pool[a], NULL);
+	pthread_mutex_init(&pool[b], NULL);
+	pthread_mutex_lock(&pool[a]);
+	pthread_mutex_lock(&pool[b]);
+	pthread_mutex_unlock(&pool[b]);
+	pthread_mutex_unlock(&pool[a]);
+	pthread_mutex_destroy(&pool[a]);
+	pthread_mutex_destroy(&pool[b]);
 }
 
 static void *run(void *arg)
@@ -124,8 +143,20 @@ int main(int argc, char **argv)
 			pthread_join(t[i], NULL);
 		return 0;
 	}
+	if (!strcmp(mode, "reuse")) {
+		pool_pair(0, 1);
+		pool_pair(1, 0);
+		return 0;
+	}
 	in_thread(path_one);
-	if (!strcmp(mode, "abba-exit")) {
+	if (!strcmp(mode, "reuse-abba")) {
+		pthread_mutex_destroy(&lock_a);
+		pthread_mutex_destroy(&lock_b);
+		pthread_mutex_init(&lock_a, NULL);
+		pthread_mutex_init(&lock_b, NULL);
+		in_thread(path_one);
+		in_thread(path_two_inverted);
+	} else if (!strcmp(mode, "abba-exit")) {
 		long ms = argc > 2 ? atol(argv[2]) : 0;
 		struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
 
@@ -142,7 +173,8 @@ int main(int argc, char **argv)
 		in_thread(path_array);
 	}
 	else {
-		fprintf(stderr, "usage: %s abba|abba-exit MS|consistent|trylock|array|storm [N]|heapstorm [N]\n",
+		fprintf(stderr, "usage: %s abba|abba-exit MS|consistent|trylock|array|reuse|reuse-abba|"
+			"storm [N]|heapstorm [N]\n",
 			argv[0]);
 		return 2;
 	}
