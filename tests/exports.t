@@ -14,12 +14,8 @@ KLT=${KLT:-$B/kvmlocktrace}
 SS="python3 tests/consumers/speedscope-view.py"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
-# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
-show() { head -n "${2:-20}" "$1" | awk '{ print "#   " $0 }'; }
+. tests/lib/tap.sh
+show() { head -n "${2:-20}" "$1" | quote; }
 # total speedscope shows for SYMBOL in a --table dump (digits only: "5,000" -> 5000)
 ss_total() { awk -F'\t' -v s="$2" '$1 == s { gsub(/,/, "", $2); print $2; exit }' "$1"; }
 # stats total from the JSON report: ss_stat JSON LOCK FIELD (hold.total_ns, wait.total_ns, acquisitions)
@@ -184,7 +180,7 @@ else
 	   [ "$(st "$tmp/live.json" lock_a wait.count)" = 2 ] &&
 	   tests/unit/validate-json.sh "$tmp/live.json"; then
 		ok "live record --full-events: lock_a/lock_b acquired twice each, with hold and wait times (schema-valid JSON)"
-	else nok "live record: rc=$rc"; show "$tmp/rec.out"; jq -c .stats "$tmp/live.json" | cut -c1-600 | awk '{ print "#   " $0 }'; fi
+	else nok "live record: rc=$rc"; show "$tmp/rec.out"; jq -c .stats "$tmp/live.json" | cut -c1-600 | quote; fi
 	"$KLT" report "$tmp/live.klt" --stats >"$tmp/live.stats" 2>/dev/null
 	if grep -qE '^lock_a +2 ' "$tmp/live.stats" && grep -qE '^  path_one\+0x[0-9a-f]+ +1 ' "$tmp/live.stats" &&
 	   grep -qE '^  path_two_inverted\+0x[0-9a-f]+ +1 ' "$tmp/live.stats"; then
@@ -241,7 +237,7 @@ else
 	"$KLT" report "$tmp/edges.klt" --format json -o "$tmp/edges.json" 2>/dev/null
 	if [ "$(jq '[.stats.classes[] | select(.lock == "lock_a")] | length' "$tmp/edges.json")" = 0 ]; then
 		ok "live without --full-events: no acquisitions of lock_a recorded (edges only), as documented"
-	else nok "live without --full-events"; jq -c .stats "$tmp/edges.json" | cut -c1-300 | awk '{ print "#   " $0 }'; fi
+	else nok "live without --full-events"; jq -c .stats "$tmp/edges.json" | cut -c1-300 | quote; fi
 fi
 
 echo "1..$n"

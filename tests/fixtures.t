@@ -12,12 +12,10 @@ B=${KLT_BUILD:-build}
 KLT=${KLT:-$B/kvmlocktrace}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
+. tests/lib/tap.sh
 check() { # check DESCRIPTION COMMAND...
 	local d=$1; shift
-	if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else nok "$d"; awk '{ print "#   " $0 }' "$tmp/err" | head -20; fi
+	if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else nok "$d"; quote <"$tmp/err" | head -20; fi
 }
 
 for fx in tests/fixtures/*.txt; do
@@ -30,15 +28,15 @@ for fx in tests/fixtures/*.txt; do
 		ok "$name: check exits $expect"
 	else
 		nok "$name: check exits $rc, expected $expect"
-		awk '{ print "#   " $0 }' "$tmp/$name.err" | head -20
+		quote <"$tmp/$name.err" | head -20
 	fi
 	while IFS= read -r expr; do
 		if jq -e "$expr" "$tmp/$name.json" >/dev/null 2>"$tmp/jqerr"; then
 			ok "$name: $expr"
 		else
 			nok "$name: $expr"
-			awk '{ print "#   " $0 }' "$tmp/jqerr" | head -5
-			jq -c '.findings' "$tmp/$name.json" 2>/dev/null | cut -c1-2000 | awk '{ print "#   " $0 }'
+			quote <"$tmp/jqerr" | head -5
+			jq -c '.findings' "$tmp/$name.json" 2>/dev/null | cut -c1-2000 | quote
 		fi
 	done < <(sed -n 's/^#@ jq //p' "$fx")
 
@@ -54,7 +52,7 @@ for fx in tests/fixtures/*.txt; do
 	   dot -Tsvg "$tmp/$name.dot" -o "$tmp/$name.svg" 2>>"$tmp/err"; then
 		ok "$name: dot -Tsvg accepts the graph"
 	else
-		nok "$name: dot -Tsvg failed"; awk '{ print "#   " $0 }' "$tmp/err" | head -5
+		nok "$name: dot -Tsvg failed"; quote <"$tmp/err" | head -5
 	fi
 
 	# round trip: text -> binary -> text -> binary is stable and loses nothing
@@ -65,8 +63,8 @@ for fx in tests/fixtures/*.txt; do
 	   cmp -s "$tmp/$name.klt" "$tmp/$name.2.klt" && cmp -s "$tmp/$name.1.txt" "$tmp/$name.2.txt"; then
 		ok "$name: text -> binary -> text round trip is exact"
 	else
-		nok "$name: round trip differs"; awk '{ print "#   " $0 }' "$tmp/err" | head -5
-		diff "$tmp/$name.1.txt" "$tmp/$name.2.txt" 2>&1 | head -10 | awk '{ print "#   " $0 }'
+		nok "$name: round trip differs"; quote <"$tmp/err" | head -5
+		diff "$tmp/$name.1.txt" "$tmp/$name.2.txt" 2>&1 | head -10 | quote
 	fi
 	# the binary form gives the same verdict as the text form
 	"$KLT" check "$tmp/$name.klt" --format json "${args[@]}" >"$tmp/$name.bin.json" 2>/dev/null
@@ -85,7 +83,7 @@ for j in "$tmp"/*.json; do
 	if python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' docs/json-schema.json "$j" 2>"$tmp/err"; then
 		ok "schema: $(basename "$j") validates"
 	else
-		nok "schema: $(basename "$j")"; tail -3 "$tmp/err" | awk '{ print "#   " $0 }'
+		nok "schema: $(basename "$j")"; tail -3 "$tmp/err" | quote
 	fi
 done
 
@@ -98,7 +96,7 @@ if [ $? = 1 ] && jq -e '[.findings[] | select(.kind=="cycle" and .level=="instan
 	# every held lock gets an edge to the new one, so the shortest cycle skips kvm_lock
 	ok "example: the SRCU/hotplug deadlock is found (shortest chain: 3 locks)"
 else
-	nok "example: deadlock not found"; jq -c . "$tmp/ex.json" 2>/dev/null | cut -c1-1500 | awk '{ print "#   " $0 }'
+	nok "example: deadlock not found"; jq -c . "$tmp/ex.json" 2>/dev/null | cut -c1-1500 | quote
 fi
 
 # --findings-only: the same verdict and findings, no graph and no statistics, still the schema
@@ -110,7 +108,7 @@ if [ $rc = 1 ] && jq -e '.findings_only == true and (has("graph") | not) and (ha
    python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' docs/json-schema.json "$tmp/ex-fo.json" 2>"$tmp/err"; then
 	ok "--findings-only: same findings and summary ($(wc -c <"$tmp/ex-fo.json") of $(wc -c <"$tmp/ex.json") bytes), no graph or stats, validates"
 else
-	nok "--findings-only: rc=$rc"; tail -3 "$tmp/err" | awk '{ print "#   " $0 }'
+	nok "--findings-only: rc=$rc"; tail -3 "$tmp/err" | quote
 fi
 # the schema still demands graph and stats of a full report
 if ! python3 -c 'import json,sys,jsonschema; d=json.load(open(sys.argv[2])); del d["stats"]; jsonschema.validate(d, json.load(open(sys.argv[1])))' docs/json-schema.json "$tmp/ex.json" 2>/dev/null; then
@@ -119,21 +117,21 @@ else nok "schema: a full report without stats validates"; fi
 "$KLT" check $ex.klt --findings-only >/dev/null 2>"$tmp/err"; rc=$?
 if [ $rc = 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q -- "--findings-only" "$tmp/err"; then
 	ok "--findings-only without --format json: error naming the option, exit 2"
-else nok "--findings-only with text: rc=$rc"; awk '{ print "#   " $0 }' "$tmp/err"; fi
+else nok "--findings-only with text: rc=$rc"; quote <"$tmp/err"; fi
 
 # bad input: one line naming file and offset/line, exit 2
 printf 'NOTATRACE' >"$tmp/bad.klt"
 "$KLT" report "$tmp/bad.klt" >/dev/null 2>"$tmp/err"; rc=$?
 if [ $rc = 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "bad.klt" "$tmp/err"; then ok "bad input: one-line error, exit 2"
-else nok "bad input: rc=$rc"; awk '{ print "#   " $0 }' "$tmp/err"; fi
+else nok "bad input: rc=$rc"; quote <"$tmp/err"; fi
 printf '1 lock a mutx\n' >"$tmp/bad.txt"
 "$KLT" check "$tmp/bad.txt" >/dev/null 2>"$tmp/err"; rc=$?
 if [ $rc = 2 ] && grep -q "bad.txt:1:" "$tmp/err"; then ok "bad text line: FILE:LINE:COL error, exit 2"
-else nok "bad text line: rc=$rc"; awk '{ print "#   " $0 }' "$tmp/err"; fi
+else nok "bad text line: rc=$rc"; quote <"$tmp/err"; fi
 printf 'order a >\n' >"$tmp/bad.rules"
 "$KLT" check tests/fixtures/abba.txt --rules "$tmp/bad.rules" >/dev/null 2>"$tmp/err"; rc=$?
 if [ $rc = 2 ] && grep -q "bad.rules:1:" "$tmp/err"; then ok "bad rules: FILE:LINE:COL error, exit 2"
-else nok "bad rules: rc=$rc"; awk '{ print "#   " $0 }' "$tmp/err"; fi
+else nok "bad rules: rc=$rc"; quote <"$tmp/err"; fi
 "$KLT" check --bogus >/dev/null 2>&1; rc=$?
 if [ $rc = 2 ]; then ok "unknown option: exit 2"; else nok "unknown option: rc=$rc"; fi
 
@@ -143,7 +141,7 @@ size=$(stat -c %s "$tmp/full.klt")
 head -c $((size - 10)) "$tmp/full.klt" >"$tmp/cut.klt"
 "$KLT" report "$tmp/cut.klt" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [ $rc = 2 ] && grep -q "cut.klt: offset" "$tmp/err"; then ok "truncated trace: offset reported, exit 2"
-else nok "truncated trace: rc=$rc"; awk '{ print "#   " $0 }' "$tmp/err"; fi
+else nok "truncated trace: rc=$rc"; quote <"$tmp/err"; fi
 
 # output files: never overwritten without --force, created 0600, symlinks not followed
 : >"$tmp/exists.json"

@@ -9,12 +9,8 @@ B=${KLT_BUILD:-build}
 KLT=${KLT:-$B/kvmlocktrace}
 tmp=$(mktemp -d)
 trap 'echo 1 > /sys/devices/system/cpu/cpu1/online 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
-# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
-show() { head -n "${2:-30}" "$1" | awk '{ print "#   " $0 }'; }
+. tests/lib/tap.sh
+show() { head -n "${2:-30}" "$1" | quote; }
 # Our programs left loaded. Others (another tool, a parallel run of these tests) may have
 # programs of the same names loaded at any time, so one counts only programs that (1) were
 # not loaded when `base=$(our_progs)` was taken right before the tracer ran, and (2) no live
@@ -135,7 +131,7 @@ rc=$?
 if [ $rc = 1 ] && jq -e '[.findings[] | select(.kind=="cycle")] | length == 1 and (.[0].locks | sort == ["lock_a~gen1","lock_b~gen1"])' "$tmp/reuse-abba.json" >/dev/null; then
 	ok "uprobe: ABBA after destroy + init reported on the new locks only (lock_a~gen1, lock_b~gen1)"
 else
-	nok "uprobe: reuse-abba rc=$rc"; jq -c '.findings[] | [.kind, .locks]' "$tmp/reuse-abba.json" 2>&1 | head -5 | awk '{ print "#   " $0 }'; show "$tmp/reuse-abba.out"
+	nok "uprobe: reuse-abba rc=$rc"; jq -c '.findings[] | [.kind, .locks]' "$tmp/reuse-abba.json" 2>&1 | head -5 | quote; show "$tmp/reuse-abba.out"
 fi
 
 # a short-lived program and a lagging consumer: the program takes its locks and exits 300 ms

@@ -10,11 +10,8 @@ PDW=${PDW:-$B/tests/pd-write}
 PDW_ASAN=$B/asan/tests/pd-write
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
-show() { cat "$@" | awk '{ print "#   " $0 }' | head -40; }
+. tests/lib/tap.sh
+show() { cat "$@" | quote | head -40; }
 # expect DESCRIPTION FILE REGEX: an extended regex must match a line of FILE
 expect() {
 	if grep -Eq -- "$3" "$2"; then ok "$1"; else nok "$1"; echo "#   no line matches: $3"; show "$2"; fi

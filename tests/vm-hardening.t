@@ -16,11 +16,8 @@ cd "$(dirname "$0")/.."
 B=${KLT_BUILD:-build}
 KLT=${KLT:-$B/kvmlocktrace}
 VMSH=tests/vm/vm.sh
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
-show() { tail -n "${2:-25}" "$1" | awk '{ print "#   " $0 }'; }
+. tests/lib/tap.sh
+show() { tail -n "${2:-25}" "$1" | quote; }
 kernels=${KLT_VM_HARDENING_KERNELS:-6.1 6.12}
 RSS_LIMIT_KB=$((256 * 1024))
 
@@ -57,7 +54,7 @@ for k in $kernels; do
 		if [ $mode = fentry ] && grep -qE "^hooks missing on this kernel \(skipped\):.* $gone(,|$)" "$log" &&
 		   grep -qE "^hooks attached:.* mutex_lock," "$log"; then
 			ok "$k storm: missing functions are listed as skipped ($gone), present ones attached"
-		elif [ $mode = fentry ]; then nok "$k storm: skipped/attached hook lists"; grep "^hooks" "$log" | awk '{ print "#   " $0 }'; fi
+		elif [ $mode = fentry ]; then nok "$k storm: skipped/attached hook lists"; grep "^hooks" "$log" | quote; fi
 		drops=$(grep '^drops:' "$log" | head -1)
 		full=$(sed -n 's/^drops:.*edge_map_full=\([0-9]*\).*/\1/p' "$log" | head -1)
 		echo "# $k $mode storm: $drops"
@@ -88,7 +85,7 @@ for k in $kernels; do
 			"$out/storm-$mode.json" >/dev/null 2>&1 &&
 		   jq -e '[.findings[] | select(.kind=="cycle")] | length == 1' "$out/storm-$mode.json" >/dev/null; then
 			ok "$k $mode storm: the ABBA recorded before the storm is reported, and no other cycle"
-		else nok "$k $mode storm: findings wrong"; jq -c '.findings[] | [.kind, .locks]' "$out/storm-$mode.json" 2>/dev/null | head -5 | awk '{ print "#   " $0 }'; fi
+		else nok "$k $mode storm: findings wrong"; jq -c '.findings[] | [.kind, .locks]' "$out/storm-$mode.json" 2>/dev/null | head -5 | quote; fi
 	done
 
 	# no BTF

@@ -10,11 +10,8 @@ cd "$(dirname "$0")/.."
 B=${KLT_BUILD:-build}
 KLT=${KLT:-$B/kvmlocktrace}
 VMSH=tests/vm/vm.sh
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-# awk ends every line, so a log cut mid-line cannot swallow the next TAP line
-show() { tail -n "${2:-25}" "$1" | awk '{ print "#   " $0 }'; }
+. tests/lib/tap.sh
+show() { tail -n "${2:-25}" "$1" | quote; }
 kernels=${KLT_VM_KERNELS:-6.1 6.12}
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -84,7 +81,7 @@ for k in $kernels; do
 		if [ $rc = 0 ]; then ok "$k $mode: check with rules/kvm.rules is clean on the stock kernel"
 		else
 			nok "$k $mode: check found $nf findings on the stock kernel (see $out/kvm-$mode.check.json)"
-			jq -c '.findings[] | [.kind, .level, .locks]' "$out/kvm-$mode.check.json" 2>/dev/null | head -10 | awk '{ print "#   " $0 }'
+			jq -c '.findings[] | [.kind, .level, .locks]' "$out/kvm-$mode.check.json" 2>/dev/null | head -10 | quote
 		fi
 
 		# --all while VMs are created and run: the per-VM locks carry their kvm->/vcpu-> names
@@ -108,7 +105,7 @@ for k in $kernels; do
 		if [ $rc = 0 ]; then ok "$k $mode --all: check with rules/kvm.rules is clean while VMs are created and run"
 		else
 			nok "$k $mode --all: check found $(jq '.findings | length' "$out/kvmall-$mode.json" 2>/dev/null) findings"
-			jq -c '.findings[] | [.kind, .level, .locks]' "$out/kvmall-$mode.json" 2>/dev/null | head -5 | awk '{ print "#   " $0 }'
+			jq -c '.findings[] | [.kind, .level, .locks]' "$out/kvmall-$mode.json" 2>/dev/null | head -5 | quote
 		fi
 
 		# a VM's own locks in the wrong order (klt_testmod case k: kvm->slots_lock, then kvm->lock)
@@ -120,7 +117,7 @@ for k in $kernels; do
 			ok "$k $mode: per-VM rule: kvm->slots_lock -> kvm->lock of one VM breaks 'order kvm->lock > kvm->slots_lock' (the only finding)"
 		else
 			nok "$k $mode: per-VM rule violation not reported (check status $rc)"; show "$out/vmrule-$mode.log" 5
-			jq -c '.findings[] | [.kind, .locks]' "$out/vmrule-$mode.json" 2>/dev/null | head -5 | awk '{ print "#   " $0 }'
+			jq -c '.findings[] | [.kind, .locks]' "$out/vmrule-$mode.json" 2>/dev/null | head -5 | quote
 		fi
 
 		# deliberate bugs: each detected with the right locks; the control path yields nothing
