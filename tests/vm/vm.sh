@@ -356,6 +356,9 @@ show_console() {
 	local why=$1
 	msg "$why; last lines of the guest console ($RUN_DIR/console.log):"
 	if [ -s "$RUN_DIR/console.log" ]; then
+		# the first kernel error, which a long trace pushes out of the tail below
+		{ grep -a -m1 -E 'Oops:|BUG:|Kernel panic|general protection fault' "$RUN_DIR/console.log" || true; } |
+			tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g; s/^.*\(\[ *[0-9.]*\] \)/\1/; s/^/  first error: /' >&2
 		tail -n 40 "$RUN_DIR/console.log" | tr -d '\r' |
 			sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g; s/^/  | /' >&2
 	else
