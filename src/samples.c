@@ -81,16 +81,22 @@ struct klt_sample_iter *klt_samples_begin(const struct klt_view *v, const struct
 	return it;
 }
 
-void klt_samples_end(struct klt_sample_iter *it)
+/* The per-frame arrays, all of it->cap entries. */
+static void free_frames(struct klt_sample_iter *it)
 {
-	if (!it)
-		return;
 	free(it->frame);
 	free(it->func);
 	free(it->framep);
 	free(it->funcp);
 	free(it->dsop);
 	free(it->addrs);
+}
+
+void klt_samples_end(struct klt_sample_iter *it)
+{
+	if (!it)
+		return;
+	free_frames(it);
 	free(it);
 }
 
@@ -102,12 +108,7 @@ static int reserve(struct klt_sample_iter *it, unsigned n)
 		return 0;
 	while (c < n)
 		c = c ? c * 2 : 64;
-	free(it->frame);
-	free(it->func);
-	free(it->framep);
-	free(it->funcp);
-	free(it->dsop);
-	free(it->addrs);
+	free_frames(it);
 	it->frame = malloc(c * sizeof(*it->frame));
 	it->func = malloc(c * sizeof(*it->func));
 	it->framep = malloc(c * sizeof(*it->framep));
