@@ -35,6 +35,10 @@
 #define EXIT_INPUT KLT_EXIT_INPUT
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_DOT, FMT_SVG, FMT_FOLDED, FMT_PERF_SCRIPT, FMT_PERF_DATA, FMT_CHROME };
+/* --format names, indexed by enum fmt (the help text and the error list say the same) */
+static const char *const fmt_names[] = {
+	"text", "json", "dot", "svg", "folded", "perf-script", "perf-data", "chrome",
+};
 
 struct env {
 	const char *cmd;
@@ -145,28 +149,18 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 	struct env *env = state->input;
 
 	switch (key) {
-	case 'f':
-		if (!strcmp(arg, "text"))
-			env->format = FMT_TEXT;
-		else if (!strcmp(arg, "json"))
-			env->format = FMT_JSON;
-		else if (!strcmp(arg, "dot"))
-			env->format = FMT_DOT;
-		else if (!strcmp(arg, "svg"))
-			env->format = FMT_SVG;
-		else if (!strcmp(arg, "folded"))
-			env->format = FMT_FOLDED;
-		else if (!strcmp(arg, "perf-script"))
-			env->format = FMT_PERF_SCRIPT;
-		else if (!strcmp(arg, "perf-data"))
-			env->format = FMT_PERF_DATA;
-		else if (!strcmp(arg, "chrome"))
-			env->format = FMT_CHROME;
-		else
+	case 'f': {
+		size_t i = 0;
+
+		while (i < sizeof(fmt_names) / sizeof(fmt_names[0]) && strcmp(arg, fmt_names[i]))
+			i++;
+		if (i == sizeof(fmt_names) / sizeof(fmt_names[0]))
 			klt_usage_error(state, "--format: unknown format '%s' (expected text, json, dot, "
 					  "svg, folded, perf-script, perf-data, chrome)", arg);
+		env->format = (enum fmt)i;
 		env->format_set = true;
 		break;
+	}
 	case OPT_STATS:
 		env->stats = true;
 		break;
