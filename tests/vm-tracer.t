@@ -9,23 +9,16 @@ set -u
 cd "$(dirname "$0")/.."
 B=${KLT_BUILD:-build}
 KLT=${KLT:-$B/kvmlocktrace}
-VMSH=tests/vm/vm.sh
 . tests/lib/tap.sh
+. tests/lib/vm.sh
 show() { tail -n "${2:-25}" "$1" | quote; }
 kernels=${KLT_VM_KERNELS:-6.1 6.12}
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	echo "1..0 # SKIP qemu-system-x86_64 not installed (make deps)"
-	exit 0
-fi
+vm_require_qemu
 
 for k in $kernels; do
 	out=$B/vmtrace/$k
-	rm -rf "$out"; mkdir -p "$out"
-	if ! "$VMSH" fetch "$k" >"$out/prep.log" 2>&1 || ! "$VMSH" initramfs "$k" >>"$out/prep.log" 2>&1 ||
-	   ! "$VMSH" workloads >>"$out/prep.log" 2>&1 || ! ko=$("$VMSH" module "$k" 2>>"$out/prep.log"); then
-		nok "$k: fetch/initramfs/workloads/module build"; show "$out/prep.log"; continue
-	fi
+	vm_prepare "$k" "$out" workloads || continue
 	s=$(date +%s)
 	"$VMSH" run --kernel "$k" --timeout 600 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
 	rc=$?
