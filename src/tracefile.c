@@ -664,6 +664,18 @@ static int parse_info(struct klt_trace *t, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A counted, unterminated name as a C string (strndup would look for a NUL past it). */
+static char *bytes_str(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
 static int parse_symbols(struct klt_trace *t, const uint8_t *p, size_t len)
 {
 	char *name = NULL, *mod = NULL;
@@ -689,8 +701,8 @@ static int parse_symbols(struct klt_trace *t, const uint8_t *p, size_t len)
 			if (memchr(p + i + 20, '\0', nl + ml))
 				return -EINVAL;
 			if (pass) {
-				name = strndup((const char *)p + i + 20, nl);
-				mod = ml ? strndup((const char *)p + i + 20 + nl, ml) : NULL;
+				name = bytes_str(p + i + 20, nl);
+				mod = ml ? bytes_str(p + i + 20 + nl, ml) : NULL;
 				if (!name || (ml && !mod))
 					err = -ENOMEM;
 				else

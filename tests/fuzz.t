@@ -46,8 +46,7 @@ echo "1..$ntests"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/klt-fuzz-t.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 keep="$B/fuzz/fuzz-t-crashes"
-export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:abort_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+KLT_ASAN_EXTRA=allocator_may_return_null=1 . "$(dirname "$0")/lib/asan.sh"
 export KLT_FUZZ_TMPDIR="$tmp"
 fail=0
 n=0

@@ -20,7 +20,7 @@ expect() {
 # perf isolated from the user's configuration, build-id cache and pager.
 mkdir -p "$tmp/home" "$tmp/empty"
 export HOME=$tmp/home PERF_CONFIG=/dev/null PERF_BUILDID_DIR=$tmp/home/.debug PAGER=cat PERF_PAGER=cat
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+. "$(dirname "$0")/lib/asan.sh"
 
 if ! command -v perf >/dev/null || ! perf version >/dev/null 2>&1; then
 	nok "perf is installed (scripts/install-deps.sh installs linux-perf)"

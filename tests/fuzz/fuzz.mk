@@ -30,7 +30,7 @@ FUZZ_TIMEOUT ?= 25
 FUZZ_MAX_LEN ?= 16384
 FUZZ_RUN_FLAGS = -rss_limit_mb=$(FUZZ_RSS_MB) -timeout=$(FUZZ_TIMEOUT) -max_len=$(FUZZ_MAX_LEN) \
 	-print_final_stats=1
-FUZZ_ASAN_OPTIONS ?= detect_leaks=1:allocator_may_return_null=1:abort_on_error=1
+FUZZ_ASAN_OPTIONS ?= detect_leaks=1:allocator_may_return_null=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1
 FUZZ_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 # Sources per target (the readers link the whole trace model; rules.c stands alone).
