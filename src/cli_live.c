@@ -5,6 +5,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,9 +258,9 @@ static int run_live(struct live_env *env)
 	};
 	struct klt_counter counters[KLT_MAX_COUNTERS];
 	struct klt_err err;
-	const char *rules_used = NULL;
-	char msg[512];
-	int go[2] = { -1, -1 }, rc, exit_code = KLT_EXIT_INPUT;
+	char rules_used[PATH_MAX], msg[512], why[256];
+	int go[2] = { -1, -1 }, efd[2] = { -1, -1 }, rc, exit_code = KLT_EXIT_INPUT;
+	int exec_errno = 0;
 	pid_t child = 0;
 	size_t nc = 0;
 	unsigned kver;
@@ -286,8 +287,15 @@ static int run_live(struct live_env *env)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		l.trace.info.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	}
-	if (klt_cli_load_rules(env->rules_path, env->no_rules, &l.rules, &rules_used))
+	if (klt_cli_load_rules(env->rules_path, env->no_rules, &l.rules, rules_used,
+			       sizeof(rules_used)))
 		goto out;
+	/* a target that is not there: nothing to trace, and no verdict (cli.h) */
+	if (env->pid && kill(env->pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "kvmlocktrace: --pid %d: no such process\n", (int)env->pid);
+		exit_code = KLT_EXIT_WORKLOAD;
+		goto out;
+	}
 	kver = klt_kver_parse(u.release);
 	/* locks the rules want watched across suspend are watched in BPF too */
 	const char *watch[64];
@@ -315,7 +323,8 @@ static int run_live(struct live_env *env)
 
 	/* The traced command waits until the probes are attached. */
 	if (env->cmd && env->cmd[0]) {
-		if (pipe(go)) {
+		/* go: the command waits for the probes; efd: exec's errno comes back if it fails */
+		if (pipe(go) || pipe2(efd, O_CLOEXEC)) {
 			fprintf(stderr, "kvmlocktrace: pipe: %s\n", strerror(errno));
 			goto out;
 		}
@@ -327,15 +336,22 @@ static int run_live(struct live_env *env)
 		if (child == 0) {
 			char c;
 
+			int e;
+
 			close(go[1]);
+			close(efd[0]);
 			if (read(go[0], &c, 1) != 1)
 				_exit(127);
 			execvp(env->cmd[0], env->cmd);
-			fprintf(stderr, "kvmlocktrace: %s: %s\n", env->cmd[0], strerror(errno));
+			e = errno;
+			if (write(efd[1], &e, sizeof(e)) != sizeof(e))
+				_exit(127);
 			_exit(127);
 		}
 		close(go[0]);
 		go[0] = -1;
+		close(efd[1]);
+		efd[1] = -1;
 		if (env->user && !o.pid)
 			o.pid = child;
 	}
@@ -363,7 +379,7 @@ static int run_live(struct live_env *env)
 	fprintf(stderr, "kvmlocktrace: tracing in %s mode (%s)%s; Ctrl-C to stop\n",
 		l.trace.info.attach_mode, env->all ? "all mutexes/rwsems" :
 		env->user ? "pthread locks" : "KVM/CPU-hotplug scope",
-		rules_used ? "" : ", no rules");
+		rules_used[0] ? "" : ", no rules");
 
 	if (child > 0) {
 		if (write(go[1], "g", 1) != 1)
@@ -415,14 +431,34 @@ static int run_live(struct live_env *env)
 		}
 		fprintf(stderr, "kvmlocktrace: wrote %s\n", env->output);
 	}
+	/* exec's errno, or EOF (0 bytes) when the exec succeeded and closed the pipe */
+	if (efd[0] >= 0 && read(efd[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
+		exec_errno = 0;
+	if (exec_errno) {
+		fprintf(stderr, "kvmlocktrace: %s: could not start the workload: %s\n",
+			env->cmd[0], strerror(exec_errno));
+		exit_code = KLT_EXIT_WORKLOAD;
+		goto out;
+	}
 	if (child_status && WIFEXITED(child_status))
 		fprintf(stderr, "kvmlocktrace: %s exited with status %d\n", env->cmd[0],
 			WEXITSTATUS(child_status));
 	else if (child_status && WIFSIGNALED(child_status))
 		fprintf(stderr, "kvmlocktrace: %s was killed by signal %d\n", env->cmd[0],
 			WTERMSIG(child_status));
-	/* record only records (check gives the verdict); live tracing gives it at once */
-	exit_code = !env->record && lg_nfindings(l.eng) ? KLT_EXIT_FINDINGS : KLT_EXIT_CLEAN;
+	/* record only records (check gives the verdict); live tracing gives it at once, and
+	 * "clean" only for a complete trace (cli.h KLT_EXIT_INCOMPLETE) */
+	if (env->record) {
+		exit_code = KLT_EXIT_CLEAN;
+	} else {
+		enum klt_completeness c = klt_completeness(counters, nc, l.events,
+							   l.trace.info.attach_mode, why,
+							   sizeof(why));
+
+		if (c != KLT_COMPLETE && !lg_nfindings(l.eng))
+			fprintf(stderr, "kvmlocktrace: no verdict: %s\n", why);
+		exit_code = klt_verdict_exit(lg_nfindings(l.eng) > 0, c);
+	}
 out:
 	klt_tracer_stop(t); /* detach everything on every path */
 	if (l.w)
@@ -431,6 +467,10 @@ out:
 		close(go[0]);
 	if (go[1] >= 0)
 		close(go[1]); /* a waiting child sees EOF and exits */
+	if (efd[0] >= 0)
+		close(efd[0]);
+	if (efd[1] >= 0)
+		close(efd[1]);
 	if (child > 0) {
 		kill(child, SIGTERM);
 		waitpid(child, NULL, 0);
@@ -482,6 +522,13 @@ int klt_cmd_features(void)
 		"cpu_hotplug_lock", "kvm_lock", "kvm_usage_lock", "kvm_count_lock",
 	};
 
+	if (!may_trace()) {
+		/* trial loads and attaches would all fail: every "no" would be a lie */
+		fprintf(stderr, "kvmlocktrace: permission denied: probing the kernel's tracing "
+				"features needs root or CAP_BPF+CAP_PERFMON (try sudo)\n");
+		klt_symtab_free(st);
+		return KLT_EXIT_PERM;
+	}
 	if (!st)
 		return KLT_EXIT_INPUT;
 	klt_features_probe(&f);

@@ -360,52 +360,22 @@ static const char *find_data(const char *envvar, const char *rel, const char *re
 	return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
-/* Create an output file safely: no symlink following, 0600, no overwrite unless force. */
-static FILE *open_output(const char *path, bool force)
+int klt_verdict_exit(bool findings, enum klt_completeness c)
 {
-	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
-	int fd;
-	FILE *f;
-
-	if (!path || !strcmp(path, "-"))
-		return stdout;
-	fd = open(path, flags, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			fprintf(stderr, "kvmlocktrace: %s: file exists (use --force to overwrite)\n",
-				path);
-		else
-			fprintf(stderr, "kvmlocktrace: %s: cannot create: %s\n", path,
-				strerror(errno));
-		return NULL;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		fprintf(stderr, "kvmlocktrace: %s: %s\n", path, strerror(errno));
-		close(fd);
-	}
-	return f;
+	if (findings)
+		return EXIT_FINDINGS;
+	return c == KLT_COMPLETE ? EXIT_CLEAN : KLT_EXIT_INCOMPLETE;
 }
 
-static int close_output(FILE *f, const char *path)
-{
-	if (f == stdout)
-		return fflush(stdout) ? -EIO : 0;
-	if (fclose(f)) {
-		fprintf(stderr, "kvmlocktrace: %s: write failed: %s\n", path, strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
-
-int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, const char **used)
+int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, char *used,
+		       size_t usedlen)
 {
 	char pathbuf[PATH_MAX], err[512];
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	*used = NULL;
+	used[0] = '\0';
 	if (none)
 		return 0;
 	if (!path) {
@@ -430,7 +400,7 @@ int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, con
 		fprintf(stderr, "kvmlocktrace: %s\n", err);
 		return rc;
 	}
-	*used = path;
+	snprintf(used, usedlen, "%s", path);
 	return 0;
 }
 
@@ -506,8 +476,9 @@ static int cmd_analyse(struct env *env)
 	struct klt_rules rules = { 0 };
 	struct lg_engine *eng = NULL;
 	struct klt_err err = { { 0 } };
-	const char *rules_used;
-	bool truncated = false;
+	char rules_used[PATH_MAX], why[256];
+	enum klt_completeness complete;
+	struct klt_out o = { .fd = -1 };
 	FILE *out = NULL;
 	unsigned kver;
 	int rc, exit_code = EXIT_INPUT;
@@ -525,9 +496,9 @@ static int cmd_analyse(struct env *env)
 	if (rc == KLT_TRUNCATED) {
 		/* Keep going: every complete chunk is analysed, but the exit code says so. */
 		fprintf(stderr, "kvmlocktrace: warning: %s\n", err.msg);
-		truncated = true;
 	}
-	if (klt_cli_load_rules(env->rules_path, env->no_rules, &rules, &rules_used))
+	if (klt_cli_load_rules(env->rules_path, env->no_rules, &rules, rules_used,
+			       sizeof(rules_used)))
 		goto out;
 
 	kver = klt_kver_parse(env->kernel ? env->kernel : trace.info.kernel_release);
@@ -575,9 +546,14 @@ static int cmd_analyse(struct env *env)
 		have_stats = true;
 	}
 
-	out = env->format == FMT_PERF_DATA ? NULL : open_output(env->output, env->force);
-	if (!out && env->format != FMT_PERF_DATA)
+	if (env->format == FMT_PERF_DATA) {
+		/* a perf.data file is written by src/perfdata.c into the reserved temporary */
+		if (env->output && strcmp(env->output, "-") &&
+		    klt_out_reserve(&o, env->output, env->force))
+			goto out;
+	} else if (!(out = klt_out_open(&o, env->output, env->force))) {
 		goto out;
+	}
 	struct klt_view view = {
 		.eng = eng,
 		.trace = &trace,
@@ -627,31 +603,43 @@ static int cmd_analyse(struct env *env)
 	case FMT_PERF_DATA: {
 		char pderr[512];
 
-		/* a perf.data file is written by src/perfdata.c: it needs a regular file */
-		rc = klt_render_perf_data(env->output ? env->output : "-", env->force, &view,
-					  &sopts, pderr, sizeof(pderr));
+		rc = klt_render_perf_data(o.tmp[0] ? o.tmp : "-", true, &view, &sopts, pderr,
+					  sizeof(pderr));
 		if (rc) {
-			fprintf(stderr, "kvmlocktrace: %s\n", pderr);
+			klt_out_error(&o, pderr);
 			goto out;
 		}
 		break;
 	}
 	}
-	if ((out && close_output(out, env->output)) || rc) {
-		if (rc)
-			fprintf(stderr, "kvmlocktrace: rendering failed: %s\n", strerror(-rc));
+	if (rc == -EIO && out && ferror(out)) {
+		/* the stream lost a write: say which file and why (ENOSPC, EFBIG, ... as the failed
+		 * write left it; a retried flush says the same or nothing) */
+		int e = errno ? errno : EIO;
+
+		if (out != stdout && fflush(out) && errno && errno != EIO)
+			e = errno;
+
+		fprintf(stderr, "kvmlocktrace: %s: write failed: %s\n",
+			out == stdout ? "stdout" : env->output, strerror(e));
 		goto out;
 	}
-	if (env->format == FMT_TEXT && !env->stats && rules_used && out != stdout)
+	if (rc) {
+		fprintf(stderr, "kvmlocktrace: rendering failed: %s\n", strerror(-rc));
+		goto out;
+	}
+	if (klt_out_commit(&o))
+		goto out;
+	if (env->format == FMT_TEXT && !env->stats && rules_used[0] && out != stdout)
 		fprintf(stderr, "kvmlocktrace: rules: %s\n", rules_used);
 
-	if (truncated)
-		exit_code = EXIT_INPUT;
-	else if (!strcmp(env->cmd, "check") && lg_nfindings(eng) > 0)
-		exit_code = EXIT_FINDINGS;
-	else
-		exit_code = EXIT_CLEAN;
+	/* a verdict only for a complete recording (cli.h KLT_EXIT_INCOMPLETE) */
+	complete = klt_trace_completeness(&trace, why, sizeof(why));
+	if (complete != KLT_COMPLETE)
+		fprintf(stderr, "kvmlocktrace: %s: incomplete recording: %s\n", env->input, why);
+	exit_code = klt_verdict_exit(!strcmp(env->cmd, "check") && lg_nfindings(eng) > 0, complete);
 out:
+	klt_out_abort(&o);
 	klt_stats_free(&stats);
 	lg_free(eng);
 	klt_rules_free(&rules);
@@ -663,7 +651,8 @@ static int cmd_convert(struct env *env)
 {
 	struct klt_trace trace;
 	struct klt_err err = { { 0 } };
-	bool in_binary, to_text;
+	bool in_binary, to_text, truncated;
+	struct klt_out o = { .fd = -1 };
 	int rc, exit_code = EXIT_INPUT;
 	char magic[8] = { 0 };
 	FILE *f;
@@ -690,28 +679,38 @@ static int cmd_convert(struct env *env)
 	}
 	if (rc == KLT_TRUNCATED)
 		fprintf(stderr, "kvmlocktrace: warning: %s\n", err.msg);
+	truncated = rc == KLT_TRUNCATED;
 
 	if (to_text) {
-		FILE *out = open_output(env->output, env->force);
+		FILE *out = klt_out_open(&o, env->output, env->force);
 
 		if (!out)
 			goto out;
+		/* a truncated input keeps its mark: the counter KLT_COUNTER_TRUNCATED */
 		rc = klt_text_write(out, &trace);
-		if (close_output(out, env->output) || rc)
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: %s: write failed: %s\n",
+				env->output ? env->output : "stdout", strerror(-rc));
 			goto out;
+		}
 	} else {
 		if (!env->output || !strcmp(env->output, "-")) {
 			fprintf(stderr, "kvmlocktrace: convert: binary output needs -o FILE\n");
 			goto out;
 		}
-		rc = klt_trace_write_file(env->output, &trace, env->force ? KLT_W_FORCE : 0, &err);
+		if (klt_out_reserve(&o, env->output, env->force))
+			goto out;
+		rc = klt_trace_write_file(o.tmp, &trace, KLT_W_FORCE, &err);
 		if (rc) {
-			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+			klt_out_error(&o, err.msg);
 			goto out;
 		}
 	}
-	exit_code = rc == KLT_TRUNCATED ? EXIT_INPUT : EXIT_CLEAN;
+	if (klt_out_commit(&o))
+		goto out;
+	exit_code = truncated ? KLT_EXIT_INCOMPLETE : EXIT_CLEAN;
 out:
+	klt_out_abort(&o);
 	klt_trace_free(&trace);
 	return exit_code;
 }

@@ -29,9 +29,6 @@ const char *klt_lock_name(const struct klt_view *v, uint32_t lock_idx, char *buf
 const char *klt_node_name(const struct klt_view *v, unsigned level, uint32_t node, char *buf,
 			  size_t len);
 
-/* Is a recording counter a loss (ringbuf_full, stack_fail, ...) rather than an activity count? */
-bool klt_counter_is_drop(const char *name);
-
 /* One finding, lockdep style (used live and in reports). */
 int klt_render_finding_text(FILE *f, const struct klt_view *v, const struct lg_finding *fd);
 /* Full text report: every finding, then a summary (events, locks, classes, edges, findings by

@@ -149,13 +149,3 @@ const char *klt_node_name(const struct klt_view *v, unsigned level, uint32_t nod
 		return klt_class_name(v, node, buf, len);
 	return klt_lock_name(v, node, buf, len);
 }
-
-bool klt_counter_is_drop(const char *name)
-{
-	static const char *const words[] = { "full", "fail", "overflow", "missed", "lost", "drop" };
-
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strstr(name, words[i]))
-			return true;
-	return false;
-}

@@ -453,8 +453,14 @@ int klt_render_text(FILE *f, const struct klt_view *v)
 		if (err)
 			return err;
 	}
-	if (!nf)
+	if (!nf) {
+		char why[256];
+
 		fprintf(f, "No lock-order problems found.\n");
+		if (klt_trace_completeness(v->trace, why, sizeof(why)) != KLT_COMPLETE)
+			fprintf(f, "This is not a clean verdict: the recording is incomplete (%s).\n",
+				why);
+	}
 	render_summary(f, v);
 	return ferror(f) ? -EIO : 0;
 }

@@ -171,6 +171,71 @@ static const char *const pm_names[KLT_PM_MAX] = {
 	[KLT_PM_KVM_RESUME] = "kvm_resume",
 };
 
+bool klt_counter_is_drop(const char *name)
+{
+	static const char *const words[] = { "full", "fail", "overflow", "missed", "lost", "drop",
+					      "truncated" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
+enum klt_completeness klt_trace_completeness(const struct klt_trace *t, char *why, size_t len)
+{
+	return klt_completeness(t->counters, t->ncounters, t->nevents, t->info.attach_mode, why, len);
+}
+
+enum klt_completeness klt_completeness(const struct klt_counter *counters, size_t nc, uint64_t nevents,
+				       const char *attach_mode, char *why, size_t len)
+{
+	char tmp[8];
+	bool lost = false;
+	size_t n = 0;
+
+	if (!why || !len) {
+		why = tmp;
+		len = sizeof(tmp);
+	}
+	why[0] = '\0';
+	for (size_t i = 0; i < nc; i++) {
+		const struct klt_counter *c = &counters[i];
+
+		if (!strcmp(c->name, KLT_COUNTER_TRUNCATED) && c->value) {
+			snprintf(why, len, "the recording was cut off or not finished (%s)",
+				 KLT_COUNTER_TRUNCATED);
+			return KLT_INCOMPLETE_TRUNCATED;
+		}
+	}
+	for (size_t i = 0; i < nc; i++) {
+		const struct klt_counter *c = &counters[i];
+		int w;
+
+		if (!c->value || !klt_counter_is_drop(c->name))
+			continue;
+		lost = true;
+		w = snprintf(why + n, len - n, "%s%.*s=%llu", n ? ", " : "events were lost: ",
+			     (int)sizeof(c->name), c->name, (unsigned long long)c->value);
+		if (w < 0 || (size_t)w >= len - n)
+			break;
+		n += (size_t)w;
+	}
+	if (lost)
+		return KLT_INCOMPLETE_LOST;
+	/* a finished recording says how it was made; no events and no such word is no recording
+	 * (an empty file, /dev/null, comments only) */
+	if (!nevents && (!attach_mode || !attach_mode[0])) {
+		snprintf(why, len, "no events and no recording header: not a recording");
+		return KLT_INCOMPLETE_EMPTY;
+	}
+	if (attach_mode && !strcmp(attach_mode, "tracepoint")) {
+		snprintf(why, len, "recorded in tracepoint mode, which cannot see lock acquisitions");
+		return KLT_INCOMPLETE_BLIND;
+	}
+	return KLT_COMPLETE;
+}
+
 const char *klt_ev_type_name(unsigned type)
 {
 	return type < KLT_EV_MAX ? ev_names[type] : NULL;

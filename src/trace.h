@@ -72,6 +72,29 @@ const struct klt_stack *klt_trace_stack(const struct klt_trace *t, int32_t id); 
 /* Add to (or create) a named counter. */
 int klt_trace_add_counter(struct klt_trace *t, const char *name, uint64_t value);
 
+/* Is a recording counter a loss (ringbuf_full, stack_fail, trace_truncated, ...) rather than an
+ * activity count? */
+bool klt_counter_is_drop(const char *name);
+
+/*
+ * Is this a complete recording of something that ran? A verdict of "clean" is only given for a
+ * complete one (docs/trace-format.md, "When a recording is complete"). Returns
+ * KLT_COMPLETE or one KLT_INCOMPLETE_* reason, with one line in why (may be NULL).
+ */
+enum klt_completeness {
+	KLT_COMPLETE = 0,
+	KLT_INCOMPLETE_EMPTY,	  /* no events and no attach mode: an empty file, comments only */
+	KLT_INCOMPLETE_TRUNCATED, /* cut off or unfinished: no end marker, a damaged chunk */
+	KLT_INCOMPLETE_LOST,	  /* a drop counter is non-zero: events were lost while recording */
+	KLT_INCOMPLETE_BLIND,	  /* recorded in a mode that cannot see lock acquisitions */
+};
+enum klt_completeness klt_trace_completeness(const struct klt_trace *t, char *why, size_t len);
+/* The same from its parts (live tracing keeps counts, not the events). */
+enum klt_completeness klt_completeness(const struct klt_counter *c, size_t nc, uint64_t nevents,
+				       const char *attach_mode, char *why, size_t len);
+/* The counter a reader adds (and the text form keeps) when it loaded only a prefix. */
+#define KLT_COUNTER_TRUNCATED "trace_truncated"
+
 /* Binary trace file. */
 int klt_trace_read_file(const char *path, struct klt_trace *t, struct klt_err *err);
 int klt_trace_read_buf(const void *buf, size_t len, const char *name, struct klt_trace *t,

@@ -973,6 +973,9 @@ static int read_src(struct src *s, const char *name, struct klt_trace *t, struct
 			(unsigned long long)(s->len - off), t->nevents - ev0,
 			(unsigned long long)nchunks);
 	}
+	/* the loss travels with the trace: every conversion and report of it carries the mark */
+	if (klt_trace_add_counter(t, KLT_COUNTER_TRUNCATED, 1) == -ENOSPC)
+		t->counters[KLT_MAX_COUNTERS - 1] = (struct klt_counter){ KLT_COUNTER_TRUNCATED, 1 };
 	return KLT_TRUNCATED;
 }
 

@@ -444,6 +444,24 @@ static int user_binary(const char *target, char *out, size_t len)
 	snprintf(maps, sizeof(maps), "/proc/%s/maps", numeric ? target : "self");
 	if (access(numeric ? maps : target, R_OK))
 		return -errno; /* no such program or process */
+	if (!numeric) {
+		/* a script or a directory has no pthread calls of its own: probing our libc for
+		 * it would trace whatever other process runs */
+		struct stat st;
+		unsigned char mag[4] = { 0 };
+		int fd;
+
+		if (!stat(target, &st) && S_ISDIR(st.st_mode))
+			return -EISDIR;
+		fd = open(target, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (read(fd, mag, sizeof(mag)) != (ssize_t)sizeof(mag) || memcmp(mag, "\177ELF", 4)) {
+			close(fd);
+			return mag[0] == '#' && mag[1] == '!' ? -ENOEXEC : -ENOTSUP;
+		}
+		close(fd);
+	}
 	if (!numeric && klt_usym_defines(target, "pthread_mutex_lock")) {
 		snprintf(out, len, "%s", target);
 		return 0;
@@ -474,7 +492,11 @@ static int attach_user(struct klt_tracer *t, char *msg, size_t msglen)
 
 	if (err) {
 		snprintf(msg, msglen, "--user %s: %s", t->opts.user,
-			 err == -ENOENT ? "no such program, process or C library" : strerror(-err));
+			 err == -ENOENT ? "no such program, process or C library" :
+			 err == -ENOEXEC ? "a script, not an ELF program: name the program that "
+					   "takes the locks (e.g. its interpreter) or its PID" :
+			 err == -ENOTSUP ? "not an ELF program or shared library" :
+			 strerror(-err));
 		return err;
 	}
 	for (int pass = 0; pass < 2; pass++)

@@ -135,12 +135,12 @@ else nok "bad rules: rc=$rc"; quote <"$tmp/err"; fi
 "$KLT" check --bogus >/dev/null 2>&1; rc=$?
 if [ $rc = 2 ]; then ok "unknown option: exit 2"; else nok "unknown option: rc=$rc"; fi
 
-# truncated recording: every complete chunk is kept, the loss is reported, exit 2
+# truncated recording: every complete chunk is kept, the loss is reported, exit 4 (no verdict)
 "$KLT" convert $ex.txt -o "$tmp/full.klt" 2>/dev/null
 size=$(stat -c %s "$tmp/full.klt")
 head -c $((size - 10)) "$tmp/full.klt" >"$tmp/cut.klt"
 "$KLT" report "$tmp/cut.klt" >"$tmp/out" 2>"$tmp/err"; rc=$?
-if [ $rc = 2 ] && grep -q "cut.klt: offset" "$tmp/err"; then ok "truncated trace: offset reported, exit 2"
+if [ $rc = 4 ] && grep -q "cut.klt: offset" "$tmp/err"; then ok "truncated trace: offset reported, exit 4"
 else nok "truncated trace: rc=$rc"; quote <"$tmp/err"; fi
 
 # output files: never overwritten without --force, created 0600, symlinks not followed

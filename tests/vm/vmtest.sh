@@ -23,13 +23,16 @@
 # there, else to the repository root); `kvmlocktrace vmtest` should export KLT_BIN=<itself>.
 #
 # Exit status:
-#   0  clean: the workload ran and `check` found nothing (or there was nothing to check)
+#   0  clean: the workload ran traced, and `check` of its complete recording found nothing
 #   1  findings: `check` reported violations
+#   4  no verdict, with one line saying why: `check` found the recording incomplete (cut off,
+#      events lost, ...: "vmtest: incomplete recording: ..."), or the tracer in the guest
+#      cannot record and the workload ran untraced ("vmtest: no verdict: ...")
+#   5  "vmtest: workload failed: ..."        the workload (or record) exited non-zero
 #   2  harness failure, with one line saying which:
 #        "vmtest: kernel did not boot: ..."     bad/missing image, panic, no init
 #        "vmtest: tracer could not attach: ..." record failed without producing a recording
 #        "vmtest: timeout: ..."                 --timeout expired; qemu was killed
-#        "vmtest: workload failed: ..."         the workload (or record) exited non-zero
 #        "vmtest: guest lost: ..."              the guest died after starting the workload
 #        "vmtest: check failed: ..."            `check` itself failed
 #        "vmtest: harness error: ..."           anything else (usage, qemu missing, fetch failed)
@@ -137,11 +140,14 @@ fi
 if [ "$mode" = record ] && [ "$have_rec" = 0 ]; then
 	fail "tracer could not attach: '$klt record' exited with status $status and left no recording"
 fi
-[ "$status" = 0 ] || fail "workload failed: exited with status $status"
+if [ "$status" != 0 ]; then
+	printf 'vmtest: workload failed: exited with status %s\n' "$status" >&2
+	exit 5
+fi
 
 if [ "$have_rec" = 0 ]; then
-	printf 'vmtest: no recording to check (workload ran untraced): clean\n' >&2
-	exit 0
+	printf 'vmtest: no verdict: no recording to check (the workload ran untraced)\n' >&2
+	exit 4
 fi
 chk=("$klt" check "$rec_out")
 [ -n "$rules" ] && chk+=(--rules "$rules")
@@ -150,5 +156,8 @@ crc=$?
 case $crc in
 0) exit 0 ;;
 1) exit 1 ;;
+4)
+	printf 'vmtest: incomplete recording: no verdict (see check'"'"'s line above)\n' >&2
+	exit 4 ;;
 *) fail "check failed: '${chk[*]}' exited with status $crc" ;;
 esac
