@@ -403,7 +403,10 @@ flush_output() {
 		fi
 	fi
 	[ "$end" -gt "$PRINTED" ] || return 0
-	tail -c +"$((PRINTED + 1))" "$f" | head -c "$((end - PRINTED))"
+	# no pipe: `tail | head` on a large output (a multi-MB recording) killed tail with SIGPIPE,
+	# and pipefail made that vm.sh's exit status (141)
+	dd if="$f" iflag=skip_bytes,count_bytes skip="$PRINTED" count="$((end - PRINTED))" \
+		bs=1M status=none
 	PRINTED=$end
 }
 

@@ -26,7 +26,7 @@ QEMU=${KLT_VM_QEMU:-qemu-system-x86_64}
 GUEST_CHECKS=(kvmloop module_load module_kallsyms case_a case_b case_d case_e case_c
 	suspend case_c_suspend after_suspend guest_status)
 PER_KERNEL=$((3 + 2 + 1 + ${#GUEST_CHECKS[@]}))
-PLAN=$((1 + ${#KERNELS[@]} * PER_KERNEL + 2 + 5))
+PLAN=$((1 + ${#KERNELS[@]} * PER_KERNEL + 3 + 5))
 
 T0=$(date +%s)
 N=0
@@ -163,6 +163,18 @@ rc=$?
 [ $rc = 129 ] && grep -qx before-crash "$LOGDIR/lost.out"
 result $? "vm.sh: a guest that crashes while running the command -> 129, output so far kept (got $rc)" ||
 	tail -n 20 "$LOGDIR/lost.err" | diag
+# A large output (a multi-MB recording coming back over the serial port) arrives whole: the
+# flush once went through `tail | head`, whose SIGPIPE became vm.sh's status 141 under pipefail.
+# The command's stdout and stderr share the port: the digest is the first line, then the data.
+"$VMSH" run --kernel "$lk" --timeout 300 -- sh -c 'head -c 6000000 /dev/urandom >/tmp/big &&
+	sha256sum </tmp/big && base64 /tmp/big' >"$LOGDIR/big.out" 2>"$LOGDIR/big.err"
+rc=$?
+want=$(sed -n '1s/^\([0-9a-f]\{64\}\)  -$/\1/p' "$LOGDIR/big.out")
+got=$(sed 1d "$LOGDIR/big.out" | base64 -d 2>/dev/null | sha256sum | cut -c1-64)
+[ $rc = 0 ] && [ -n "$want" ] && [ "$want" = "$got" ]
+result $? "vm.sh: an 8 MB output (6 MB of data, base64) comes back whole (status $rc, sha256 ${got:0:12}...)" ||
+	tail -n 10 "$LOGDIR/big.err" | diag
+rm -f "$LOGDIR/big.out"
 # Those two failures were expected: drop the run directories vm.sh kept for them.
 sed -n 's/^vm: run directory kept: //p' "$LOGDIR/noboot.err" "$LOGDIR/lost.err" | xargs -r rm -rf
 
