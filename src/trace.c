@@ -182,6 +182,18 @@ bool klt_counter_is_drop(const char *name)
 	return false;
 }
 
+bool klt_counter_loses_events(const char *name)
+{
+	/* stack_fail (an edge without its stack) and missed_release (a lock taken before tracing
+	 * began, released during it) are drops of detail, not of dependencies */
+	static const char *const words[] = { "full", "overflow", "lost", "drop", "truncated" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
 enum klt_completeness klt_trace_completeness(const struct klt_trace *t, char *why, size_t len)
 {
 	return klt_completeness(t->counters, t->ncounters, t->nevents, t->info.attach_mode, why, len);
@@ -212,7 +224,7 @@ enum klt_completeness klt_completeness(const struct klt_counter *counters, size_
 		const struct klt_counter *c = &counters[i];
 		int w;
 
-		if (!c->value || !klt_counter_is_drop(c->name))
+		if (!c->value || !klt_counter_loses_events(c->name))
 			continue;
 		lost = true;
 		w = snprintf(why + n, len - n, "%s%.*s=%llu", n ? ", " : "events were lost: ",

@@ -75,6 +75,10 @@ int klt_trace_add_counter(struct klt_trace *t, const char *name, uint64_t value)
 /* Is a recording counter a loss (ringbuf_full, stack_fail, trace_truncated, ...) rather than an
  * activity count? */
 bool klt_counter_is_drop(const char *name);
+/* Does a non-zero value of this drop counter mean dependencies may be missing (ringbuf_full,
+ * edge_map_full, task_map_full, depth_overflow, trace_truncated), not just detail (stack_fail,
+ * missed_release)? Only those make a recording incomplete. */
+bool klt_counter_loses_events(const char *name);
 
 /*
  * Is this a complete recording of something that ran? A verdict of "clean" is only given for a
