@@ -1175,6 +1175,21 @@ int tp_suspend_resume(struct trace_event_raw_suspend_resume *ctx)
 }
 
 /* Tasks that exit while holding locks: report and forget their state. */
+/*
+ * Modules loaded while tracing (kvm_amd by a workload, a driver): counted here, and userspace
+ * re-reads kallsyms when the count moved before it names the next frame or lock. The count is
+ * bumped before the module's code runs, so its frames and static locks are never looked up in
+ * a kallsyms read before it existed (they were named ftrace_trampoline+0x21b0, or not at all).
+ */
+__u64 module_loads = 0;
+
+SEC("tracepoint/module/module_load")
+int tp_module_load(void *ctx)
+{
+	__sync_fetch_and_add(&module_loads, 1);
+	return 0;
+}
+
 SEC("tracepoint/sched/sched_process_exit")
 int tp_sched_exit(void *ctx)
 {

@@ -255,6 +255,13 @@ const struct klt_sym *klt_symtab_exact(struct klt_symtab *st, uint64_t addr, cha
 	return find_exact(st, addr, type);
 }
 
+static bool same_module(const struct klt_sym *a, const struct klt_sym *b)
+{
+	if (!a->module || !b->module)
+		return a->module == b->module;
+	return !strcmp(a->module, b->module);
+}
+
 const struct klt_sym *klt_symtab_lookup(struct klt_symtab *st, uint64_t addr, uint64_t *off)
 {
 	const struct klt_sym *s;
@@ -282,8 +289,11 @@ const struct klt_sym *klt_symtab_lookup(struct klt_symtab *st, uint64_t addr, ui
 	if (s->size) {
 		if (addr - s->addr >= s->size)
 			return NULL;
-	} else if (lo == st->nfuncs && addr - s->addr >= SYM_LAST_FUNC_SPAN) {
-		/* nothing after it bounds a sizeless last symbol: do not claim all of memory */
+	} else if ((lo == st->nfuncs || !same_module(s, &st->syms[st->funcs[lo]])) &&
+		   addr - s->addr >= SYM_LAST_FUNC_SPAN) {
+		/* nothing after it bounds a sizeless last symbol (of the table, or of its module:
+		 * the next symbol is another module's, so the gap is not ours): do not claim it
+		 * (a module loaded after kallsyms was read is not ftrace_trampoline+0x21b0) */
 		return NULL;
 	}
 	if (off)

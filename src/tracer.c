@@ -78,6 +78,7 @@ struct klt_tracer {
 	char attached[4096];
 	char skipped[4096];
 	int err;		    /* first callback error */
+	__u64 module_loads;	    /* BPF's module_loads when ksyms was read */
 	struct obj_layout objs[KLT_OBJ_MAX]; /* locks inside struct kvm / kvm_vcpu, from BTF */
 };
 
@@ -714,6 +715,31 @@ static int emit_lock(struct klt_tracer *t, pid_t pid, uint64_t addr)
 }
 
 /*
+ * A stack captured in an fentry/fexit program starts in the tracer itself: the program
+ * (bpf_prog_<tag>_fe_mutex_lock [bpf]) and the trampoline (bpf_trampoline_<id> [bpf]) that
+ * called it from the traced function. They say nothing about the kernel's locking: drop them,
+ * so a report's stack starts at the lock function (mutex_lock+0x9), as under kprobes.
+ */
+static uint32_t strip_own_frames(struct klt_tracer *t, uint64_t *ips, uint32_t nr)
+{
+	uint32_t skip = 0;
+	uint64_t off;
+
+	while (skip < nr && ips[skip] >= 0xffff800000000000ull) {
+		const struct klt_sym *s = klt_symtab_lookup(t->ksyms, ips[skip], &off);
+
+		if (!s || !s->module || strcmp(s->module, "bpf"))
+			break;
+		skip++;
+	}
+	if (skip) {
+		memmove(ips, ips + skip, (nr - skip) * sizeof(ips[0]));
+		memset(ips + nr - skip, 0, skip * sizeof(ips[0]));
+	}
+	return nr - skip;
+}
+
+/*
  * Hand a BPF stack to the recording once; returns the first non-lock frame (the call site).
  * A user stack captured at a uprobe on function entry misses the immediate caller (its
  * return address is still on the stack, not in a frame record): splice `ip` in after frame 0,
@@ -733,6 +759,7 @@ static int emit_stack(struct klt_tracer *t, pid_t pid, int32_t *idp, uint64_t ip
 		return 0;
 	while (nr < KLT_MAX_STACK_DEPTH && ips[nr])
 		nr++;
+	nr = strip_own_frames(t, ips, nr);
 	if (t->usym && ip && nr >= 1 && ips[1] != ip) {
 		size_t i;
 
@@ -888,6 +915,21 @@ static uint32_t pm_phase_of_hash(uint32_t h)
 	return KLT_PM_OTHER;
 }
 
+/* Re-read kallsyms (after attaching, and after a module load); the old table stays on failure. */
+static void reload_ksyms(struct klt_tracer *t)
+{
+	struct klt_symtab *fresh = klt_symtab_new();
+	char ignore[64];
+
+	t->module_loads = t->skel->bss->module_loads;
+	if (fresh && !load_ksyms(fresh, t->opts.symbols, ignore, sizeof(ignore))) {
+		klt_symtab_free(t->ksyms);
+		t->ksyms = fresh;
+	} else {
+		klt_symtab_free(fresh);
+	}
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct klt_tracer *t = ctx;
@@ -898,6 +940,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
+	if (t->skel->bss->module_loads != t->module_loads)
+		reload_ksyms(t); /* a module loaded since: name its code and locks (tp_module_load) */
 	if (ev.lock && ev.lock < 0xffff800000000000ull) /* a user lock: keep the process's maps */
 		klt_usym_event(t->usym, (pid_t)ev.pid, ev.ts);
 	switch (ev.type) {
@@ -1083,18 +1127,8 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 		goto fail;
 	}
 	/* Reload kallsyms: our own programs and trampolines ([bpf]) now have names, so stack
-	 * frames in them are recognised and skipped when looking for the call site. */
-	{
-		struct klt_symtab *fresh = klt_symtab_new();
-		char ignore[64];
-
-		if (fresh && !load_ksyms(fresh, o->symbols, ignore, sizeof(ignore))) {
-			klt_symtab_free(t->ksyms);
-			t->ksyms = fresh;
-		} else {
-			klt_symtab_free(fresh);
-		}
-	}
+	 * frames in them are recognised and dropped (strip_own_frames). */
+	reload_ksyms(t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
 	if (!t->rb) {
 		err = -errno;

@@ -136,6 +136,27 @@ for k in $kernels; do
 		if jq -e '[.findings[] | .locks[]? | select(test("klt_testmod_mutex_e"))] | length == 0' "$out/mod-$mode.json" >/dev/null; then
 			ok "$k $mode: module control path e: no finding"
 		else nok "$k $mode: control path produced a finding"; fi
+		# the tracer's own frames (its BPF program, the fentry trampoline) are not in stacks
+		frames() { jq -r '[.findings[].edges[]?.witness | (.held_stack[]?, .new_stack[]?)] | .[]' "$1" 2>/dev/null; }
+		own=$(frames "$out/mod-$mode.json" | grep -cE '\[bpf\]|bpf_trampoline|bpf_prog_')
+		first=$(jq -r '[.findings[] | select(.kind=="cycle") | .edges[0].witness.new_stack[0]][0] // ""' "$out/mod-$mode.json" 2>/dev/null)
+		if [ "$own" = 0 ] && [[ $first == mutex_lock* ]]; then
+			ok "$k $mode: report stacks start at the lock function ($first), none of the tracer's frames"
+		else nok "$k $mode: $own tracer frames in report stacks; first frame '$first'"; frames "$out/mod-$mode.json" | head -4 | quote; fi
+
+		# klt_testmod loaded after the tracer started: locks and frames named after the load
+		log=$out/late-$mode.log
+		"$KLT" check "$out/late-$mode.klt" --no-rules --format json -o "$out/late-$mode.json" --force 2>/dev/null
+		latef=$(frames "$out/late-$mode.json")
+		if grep -q "^status 0$" "$log" && jq -e '[.findings[] | select(.kind=="cycle") | .locks |
+			select(index("klt_testmod_mutex_a") != null and index("klt_testmod_mutex_b") != null)] |
+			length == 1' "$out/late-$mode.json" >/dev/null 2>&1; then
+			ok "$k $mode: module loaded after the tracer: ABBA found, locks named klt_testmod_mutex_a/b"
+		else nok "$k $mode: late module: ABBA not found by name"; show "$log" 8
+			jq -c '.findings[] | [.kind, .locks]' "$out/late-$mode.json" 2>/dev/null | head -3 | quote; fi
+		if grep -q '\[klt_testmod\]' <<<"$latef" && ! grep -qE '__builtin__ftrace|\[bpf\]' <<<"$latef"; then
+			ok "$k $mode: module loaded after the tracer: its frames named ($(grep -m1 '\[klt_testmod\]' <<<"$latef"))"
+		else nok "$k $mode: late module frames misnamed"; head -6 <<<"$latef" | quote; fi
 	done
 
 	# suspend case: printed by the guest after the resume (9p is gone by then)

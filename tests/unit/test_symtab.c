@@ -109,6 +109,30 @@ static void test_lookup_last_sized(void **state)
 	assert_null(klt_symtab_lookup(NULL, 0x1000, &off));
 }
 
+/* A sizeless symbol at the end of its module does not name the gap before another module's
+ * (a module loaded after kallsyms was read sits there: not ftrace_trampoline+0x21b0). */
+static void test_lookup_module_boundary(void **state)
+{
+	struct klt_symtab *st = *state;
+	const struct klt_sym *s;
+	uint64_t off;
+
+	assert_int_equal(klt_symtab_add(st, 0xffffffffc0000000ull, 0, 'T', "ftrace_trampoline",
+					"__builtin__ftrace"), 0);
+	assert_int_equal(klt_symtab_add(st, 0xffffffffc0400000ull, 0, 'T', "kvm_init", "kvm"), 0);
+	assert_int_equal(klt_symtab_add(st, 0xffffffffc0800000ull, 0, 'T', "kvm_exit", "kvm"), 0);
+	/* within 1 MiB of the module's last symbol: still it */
+	s = klt_symtab_lookup(st, 0xffffffffc0000000ull + 0x21b0, &off);
+	assert_non_null(s);
+	assert_string_equal(s->name, "ftrace_trampoline");
+	/* beyond it, before the next module: nobody's */
+	assert_null(klt_symtab_lookup(st, 0xffffffffc0000000ull + (2u << 20), &off));
+	/* the same module's next symbol still bounds a symbol, however far */
+	s = klt_symtab_lookup(st, 0xffffffffc0400000ull + (3u << 20), &off);
+	assert_non_null(s);
+	assert_string_equal(s->name, "kvm_init");
+}
+
 static void test_lookup_aliases(void **state)
 {
 	struct klt_symtab *st = *state;
@@ -204,6 +228,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicates_first_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_last_sized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_module_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fmt, setup, teardown),
