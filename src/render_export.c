@@ -116,10 +116,25 @@ static void hist(FILE *f, const char *title, const struct klt_metric *m)
 	}
 }
 
+struct srank {
+	uint64_t ckey;
+	size_t rank;
+};
+
+static int cmp_srank(const void *a, const void *b)
+{
+	const struct srank *x = a, *y = b;
+
+	if (x->ckey != y->ckey)
+		return x->ckey < y->ckey ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
 int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_opts *o)
 {
 	const struct klt_stats *s = v->stats;
-	struct klt_stat *cls = NULL, *stk = NULL;
+	size_t *ci = NULL, *si = NULL;
+	struct srank *sk = NULL;
 	char name[NAME_LEN], row[NAME_LEN + 8];
 	uint64_t nacq = 0;
 	size_t shown;
@@ -134,37 +149,49 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 			   "--full-events (or for watched locks).\n");
 		return ferror(f) ? -EIO : 0;
 	}
-	cls = malloc((s->nclasses + 1) * sizeof(*cls));
-	stk = malloc((s->nstacks + 1) * sizeof(*stk));
-	if (!cls || !stk) {
+	/* orders as indices (the entries are large: copying them cost more than the report) */
+	ci = malloc((s->nclasses + 1) * sizeof(*ci));
+	si = malloc((s->nstacks + 1) * sizeof(*si));
+	sk = malloc((s->nstacks + 1) * sizeof(*sk));
+	if (!ci || !si || !sk || klt_stats_order(s->classes, s->nclasses, o->sort, ci) ||
+	    klt_stats_order(s->stacks, s->nstacks, o->sort, si)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	memcpy(cls, s->classes, s->nclasses * sizeof(*cls));
-	memcpy(stk, s->stacks, s->nstacks * sizeof(*stk));
-	klt_stats_sort(cls, s->nclasses, o->sort);
-	klt_stats_sort(stk, s->nstacks, o->sort);
+	/* the stacks grouped by class, each group in the sort order: (ckey, rank) */
+	for (size_t r = 0; r < s->nstacks; r++)
+		sk[r] = (struct srank){ .ckey = s->stacks[si[r]].ckey, .rank = r };
+	qsort(sk, s->nstacks, sizeof(*sk), cmp_srank);
 	shown = o->top && o->top < s->nclasses ? o->top : s->nclasses;
 	fprintf(f, "Lock statistics: %zu classes, %" PRIu64 " acquisitions, by %s (%zu shown)\n",
 		s->nclasses, nacq, klt_stats_key_name(o->sort), shown);
 	fprintf(f, "%-*s %7s %5s %9s %9s %9s %9s\n", W_NAME, "lock class", "acq", "cont",
 		"avg wait", "max wait", "avg hold", "max hold");
 	for (size_t i = 0; i < shown && !err; i++) {
+		const struct klt_stat *c = &s->classes[ci[i]];
 		unsigned rows = 0;
+		size_t lo = 0, hi = s->nstacks;
 
-		stat_name(v, &cls[i], name, sizeof(name));
-		err = stats_row(f, name, &cls[i]);
+		stat_name(v, c, name, sizeof(name));
+		err = stats_row(f, name, c);
+		while (lo < hi) {
+			size_t m = lo + (hi - lo) / 2;
+
+			if (sk[m].ckey < c->ckey)
+				lo = m + 1;
+			else
+				hi = m;
+		}
 		/* the class's acquisition sites, in the same order */
-		for (size_t j = 0; j < s->nstacks && rows < o->stack_rows && !err; j++) {
+		for (size_t q = lo; q < s->nstacks && sk[q].ckey == c->ckey && rows < o->stack_rows &&
+				    !err; q++) {
+			const struct klt_stat *e = &s->stacks[si[sk[q].rank]];
 			char site[NAME_LEN];
 			const struct klt_stack *st;
-			uint64_t ip = stk[j].ip;
+			uint64_t ip = e->ip;
 
-			if (stk[j].ckey != cls[i].ckey)
-				continue;
 			/* the caller: the call site, else the stack's outermost-but-lock frame */
-			st = stk[j].stack_id >= 0 && v->trace ?
-				     klt_trace_stack(v->trace, stk[j].stack_id) : NULL;
+			st = e->stack_id >= 0 && v->trace ? klt_trace_stack(v->trace, e->stack_id) : NULL;
 			if (!ip && st && st->nr)
 				ip = st->ips[st->nr > 1 ? 1 : 0];
 			if (ip) {
@@ -179,13 +206,13 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 				snprintf(site, sizeof(site), "(no call site)");
 			}
 			snprintf(row, sizeof(row), "  %s", site);
-			err = stats_row(f, row, &stk[j]);
+			err = stats_row(f, row, e);
 			rows++;
 		}
 		if (o->hist && !err) {
-			hist(f, "wait", &cls[i].wait);
-			hist(f, "contention", &cls[i].contention);
-			hist(f, "hold", &cls[i].hold);
+			hist(f, "wait", &c->wait);
+			hist(f, "contention", &c->contention);
+			hist(f, "hold", &c->hold);
 		}
 	}
 	if (s->open_holds || s->unmatched_releases)
@@ -195,8 +222,9 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 	if (ferror(f) && !err)
 		err = -EIO;
 out:
-	free(cls);
-	free(stk);
+	free(ci);
+	free(si);
+	free(sk);
 	return err;
 }
 

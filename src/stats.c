@@ -507,20 +507,25 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-/* Merge sort (stable, no comparator globals). */
-static void msort(struct klt_stat *e, struct klt_stat *tmp, size_t n, enum klt_stats_key k)
+struct okey {
+	uint64_t k, acq;
+	size_t i;
+};
+
+/* Merge sort of small keys (stable, no comparator globals): the entries themselves never move. */
+static void msort(struct okey *e, struct okey *tmp, size_t n)
 {
 	size_t h = n / 2, i = 0, j = h, o = 0;
 
 	if (n < 2)
 		return;
-	msort(e, tmp, h, k);
-	msort(e + h, tmp, n - h, k);
+	msort(e, tmp, h);
+	msort(e + h, tmp, n - h);
 	while (i < h && j < n) {
-		int c = cmp_u64_desc(key_of(&e[i], k), key_of(&e[j], k));
+		int c = cmp_u64_desc(e[i].k, e[j].k);
 
 		if (!c)
-			c = cmp_u64_desc(e[i].acquisitions, e[j].acquisitions);
+			c = cmp_u64_desc(e[i].acq, e[j].acq);
 		tmp[o++] = c <= 0 ? e[i++] : e[j++];
 	}
 	while (i < h)
@@ -530,14 +535,41 @@ static void msort(struct klt_stat *e, struct klt_stat *tmp, size_t n, enum klt_s
 	memcpy(e, tmp, n * sizeof(*e));
 }
 
+int klt_stats_order(const struct klt_stat *e, size_t n, enum klt_stats_key key, size_t *idx)
+{
+	struct okey *a, *tmp;
+
+	if (n < 2) {
+		if (n)
+			idx[0] = 0;
+		return 0;
+	}
+	a = malloc(n * sizeof(*a));
+	tmp = malloc(n * sizeof(*tmp));
+	if (!a || !tmp) {
+		free(a);
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[i] = (struct okey){ .k = key_of(&e[i], key), .acq = e[i].acquisitions, .i = i };
+	msort(a, tmp, n);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = a[i].i;
+	free(a);
+	free(tmp);
+	return 0;
+}
+
 void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key)
 {
-	struct klt_stat *tmp;
+	size_t *idx;
 
 	if (n < 2)
 		return;
-	tmp = malloc(n * sizeof(*tmp));
-	if (!tmp) {
+	idx = malloc(n * sizeof(*idx));
+	if (!idx || klt_stats_order(e, n, key, idx)) {
+		free(idx);
 		/* insertion sort fallback: no allocation, still stable */
 		for (size_t i = 1; i < n; i++) {
 			struct klt_stat x = e[i];
@@ -551,8 +583,25 @@ void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key)
 		}
 		return;
 	}
-	msort(e, tmp, n, key);
-	free(tmp);
+	/* apply the permutation in place, one cycle at a time: each entry moves once */
+	for (size_t i = 0; i < n; i++) {
+		struct klt_stat x;
+		size_t j = i;
+
+		if (idx[i] == SIZE_MAX)
+			continue;
+		x = e[i];
+		while (idx[j] != i) {
+			size_t k = idx[j];
+
+			e[j] = e[k];
+			idx[j] = SIZE_MAX;
+			j = k;
+		}
+		e[j] = x;
+		idx[j] = SIZE_MAX;
+	}
+	free(idx);
 }
 
 static const char *const key_names[KLT_SORT_MAX_KEY] = {

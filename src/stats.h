@@ -100,6 +100,8 @@ int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const stru
 void klt_stats_free(struct klt_stats *s);
 /* Stable sort, descending by key; ties by acquisitions, then first seen first. */
 void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key);
+/* The same order as klt_stats_sort() as indices into e (idx: n entries); 0 or -ENOMEM. */
+int klt_stats_order(const struct klt_stat *e, size_t n, enum klt_stats_key key, size_t *idx);
 int klt_stats_key_from_name(const char *name); /* -1 if unknown */
 const char *klt_stats_key_name(unsigned key);
 void klt_metric_add(struct klt_metric *m, uint64_t v);
