@@ -95,4 +95,21 @@ bounded "$KLT" report tests/fixtures/abba.txt --no-rules
 if grep -q 'Possible unsafe locking scenario' "$tmp/out"; then ok "2-lock cycle: scenario still drawn"
 else nok "2-lock cycle: no scenario"; fi
 
+# renderers: memory grows linearly, not with the square of the locks. The JSON report used to
+# hold the whole document as a json-c tree (about 26 KB per lock, 436 MB for 2000 nested locks);
+# under a 300 MB address-space limit both inputs must render completely.
+awk 'BEGIN { n = 2000; for (i = 1; i <= n; i++) printf "%d 1 lock l%d mutex\n", i, i;
+	for (i = n; i >= 1; i--) printf "%d 1 unlock l%d\n", 2*n-i+1, i }' >"$tmp/nested.txt"
+awk 'BEGIN { for (i = 1; i <= 20000; i++) printf "%d 1 lock l%d mutex\n%d 1 unlock l%d\n", 2*i, i, 2*i+1, i }' \
+	>"$tmp/distinct.txt"
+for input in nested:2000 distinct:20000; do
+	name=${input%:*} nl=${input#*:}
+	(ulimit -v 307200; exec timeout 120 "$KLT" report "$tmp/$name.txt" --no-rules --format json) \
+		>"$tmp/$name.json" 2>"$tmp/err"; rc=$?
+	if [ $rc = 0 ] && jq -e --argjson n "$nl" '(.graph.locks | length) == $n and (.stats.classes | length) == $n' \
+		"$tmp/$name.json" >/dev/null; then
+		ok "json report of $nl $name locks within 300 MB of address space"
+	else nok "json, $nl $name locks: rc=$rc"; head -3 "$tmp/err" | quote; fi
+done
+
 echo "1..$n"
