@@ -94,13 +94,13 @@ static void hist(FILE *f, const char *title, const struct klt_metric *m)
 	uint64_t peak = 0;
 
 	for (unsigned i = 0; i < KLT_HIST_BUCKETS; i++) {
-		if (!m->hist[i])
+		if (!klt_metric_bucket(m, i))
 			continue;
 		if (i < lo)
 			lo = i;
 		hi = i;
-		if (m->hist[i] > peak)
-			peak = m->hist[i];
+		if (klt_metric_bucket(m, i) > peak)
+			peak = klt_metric_bucket(m, i);
 	}
 	if (!m->count)
 		return;
@@ -108,10 +108,10 @@ static void hist(FILE *f, const char *title, const struct klt_metric *m)
 		m->count, m->total, m->max);
 	fprintf(f, "  %24s : %-8s %s\n", "ns", "count", "distribution");
 	for (unsigned i = lo; i <= hi; i++) {
-		int stars = (int)(m->hist[i] * 38 / peak);
+		int stars = (int)(klt_metric_bucket(m, i) * 38 / peak);
 
 		fprintf(f, "  %11" PRIu64 " -> %-10" PRIu64 " : %-8" PRIu64 " |%-38.*s|\n",
-			klt_hist_lo(i), klt_hist_hi(i), m->hist[i], stars,
+			klt_hist_lo(i), klt_hist_hi(i), klt_metric_bucket(m, i), stars,
 			"**************************************");
 	}
 }

@@ -360,12 +360,12 @@ static json_object *jmetric(struct jb *b, const struct klt_metric *m)
 	for (unsigned i = 0; h && i < KLT_HIST_BUCKETS; i++) {
 		json_object *e;
 
-		if (!m->hist[i])
+		if (!klt_metric_bucket(m, i))
 			continue;
 		e = json_object_new_object();
 		jadd(b, e, "lo_ns", jint(klt_hist_lo(i)));
 		jadd(b, e, "hi_ns", jint(klt_hist_hi(i)));
-		jadd(b, e, "count", jint(m->hist[i]));
+		jadd(b, e, "count", jint(klt_metric_bucket(m, i)));
 		jpush(b, h, e);
 	}
 	jadd(b, o, "hist", h);

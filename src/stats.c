@@ -141,13 +141,46 @@ uint64_t klt_hist_hi(unsigned b)
 	return b == 0 ? 0 : b >= 64 ? UINT64_MAX : (1ull << b) - 1;
 }
 
-void klt_metric_add(struct klt_metric *m, uint64_t v)
+int klt_metric_add(struct klt_metric *m, uint64_t v)
 {
+	unsigned b = klt_hist_bucket(v);
+
+	if (!m->hist || b < m->hist_lo || b >= (unsigned)m->hist_lo + m->hist_n) {
+		/* widen the stored range to include b */
+		unsigned lo = m->hist ? (b < m->hist_lo ? b : m->hist_lo) : b;
+		unsigned hi = m->hist ? (b >= (unsigned)m->hist_lo + m->hist_n ? b :
+					 (unsigned)m->hist_lo + m->hist_n - 1) : b;
+		uint64_t *h = calloc(hi - lo + 1, sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		if (m->hist)
+			memcpy(h + (m->hist_lo - lo), m->hist, m->hist_n * sizeof(*h));
+		free(m->hist);
+		m->hist = h;
+		m->hist_lo = (uint8_t)lo;
+		m->hist_n = (uint8_t)(hi - lo + 1);
+	}
+	m->hist[b - m->hist_lo]++;
 	m->count++;
 	m->total += v;
 	if (v > m->max)
 		m->max = v;
-	m->hist[klt_hist_bucket(v)]++;
+	return 0;
+}
+
+uint64_t klt_metric_bucket(const struct klt_metric *m, unsigned b)
+{
+	if (!m->hist || b < m->hist_lo || b >= (unsigned)m->hist_lo + m->hist_n)
+		return 0;
+	return m->hist[b - m->hist_lo];
+}
+
+void klt_metric_free(struct klt_metric *m)
+{
+	free(m->hist);
+	m->hist = NULL;
+	m->hist_lo = m->hist_n = 0;
 }
 
 bool klt_acq_wait(const struct klt_acq *a, uint64_t *ns)
@@ -392,24 +425,27 @@ static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, str
 	return e;
 }
 
-static void account(struct klt_stat *e, const struct klt_acq *a)
+static int account(struct klt_stat *e, const struct klt_acq *a)
 {
+	int err = 0;
+
 	if (a->type == ACQ_FAILED_TRY) {
 		e->try_fail++;
-		return;
+		return 0;
 	}
 	if (a->type != KLT_ACQ_CONTENTION)
 		e->acquisitions++;
 	if (a->contended) {
 		e->contended++;
-		klt_metric_add(&e->contention, a->contend_ns);
+		err = err ?: klt_metric_add(&e->contention, a->contend_ns);
 	}
 	if (a->has_wait)
-		klt_metric_add(&e->wait, a->wait_ns);
+		err = err ?: klt_metric_add(&e->wait, a->wait_ns);
 	else if (a->type == KLT_ACQ_CONTENTION)
-		klt_metric_add(&e->wait, a->contend_ns);
+		err = err ?: klt_metric_add(&e->wait, a->contend_ns);
 	if (a->released)
-		klt_metric_add(&e->hold, a->hold_ns);
+		err = err ?: klt_metric_add(&e->hold, a->hold_ns);
+	return err;
 }
 
 static int tables(struct klt_stats *s)
@@ -427,8 +463,11 @@ static int tables(struct klt_stats *s)
 			err = -ENOMEM;
 			break;
 		}
-		account(c, a);
-		account(st, a);
+		err = account(c, a);
+		if (!err)
+			err = account(st, a);
+		if (err)
+			break;
 	}
 	kmap_free(&cm);
 	kmap_free(&sm);
@@ -473,8 +512,19 @@ int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const stru
 	return err;
 }
 
+static void stat_free(struct klt_stat *e)
+{
+	klt_metric_free(&e->wait);
+	klt_metric_free(&e->contention);
+	klt_metric_free(&e->hold);
+}
+
 void klt_stats_free(struct klt_stats *s)
 {
+	for (size_t i = 0; i < s->nclasses; i++)
+		stat_free(&s->classes[i]);
+	for (size_t i = 0; i < s->nstacks; i++)
+		stat_free(&s->stacks[i]);
 	free(s->acqs);
 	free(s->classes);
 	free(s->stacks);

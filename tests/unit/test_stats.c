@@ -96,10 +96,10 @@ static void test_wait_and_hold(void **state)
 	assert_int_equal(a->hold.total, 2600);
 	assert_int_equal(a->hold.max, 2500);
 	/* 2500 in [2048, 4095], 100 in [64, 127] */
-	assert_int_equal(a->hold.hist[klt_hist_bucket(2500)], 1);
+	assert_int_equal(klt_metric_bucket(&a->hold, klt_hist_bucket(2500)), 1);
 	assert_int_equal(klt_hist_lo(klt_hist_bucket(2500)), 2048);
 	assert_int_equal(klt_hist_hi(klt_hist_bucket(2500)), 4095);
-	assert_int_equal(a->hold.hist[7], 1);
+	assert_int_equal(klt_metric_bucket(&a->hold, 7), 1);
 	assert_int_equal(a->contended, 0);
 	assert_int_equal(f->s.open_holds, 0);
 	unload(f);
@@ -280,7 +280,6 @@ static void test_order_matches_sort(void **state)
 		orig[i].hold.count = orig[i].acquisitions;
 		orig[i].hold.max = (seed >> 4) % 3;
 		orig[i].ckey = i; /* identifies the entry */
-		orig[i].hold.hist[i % KLT_HIST_BUCKETS] = i;
 	}
 	for (int key = 0; key < KLT_SORT_MAX_KEY; key++) {
 		assert_int_equal(klt_stats_order(orig, N, key, idx), 0);
