@@ -1665,6 +1665,13 @@ size_t lg_nlocks(const struct lg_engine *e)
 	return e->nlocks;
 }
 
+int64_t lg_lock_find(const struct lg_engine *e, uint64_t addr)
+{
+	uint32_t idx = hmap_find(&e->lockmap, addr, 0);
+
+	return idx == NIL ? -1 : (int64_t)idx;
+}
+
 const struct lg_lock *lg_lock_at(const struct lg_engine *e, size_t i)
 {
 	return i < e->nlocks ? &e->locks[i].pub : NULL;

@@ -169,6 +169,8 @@ int lg_feed(struct lg_engine *e, const struct klt_event *ev);
 /* Results: valid until the next lg_feed / lg_free. */
 size_t lg_nlocks(const struct lg_engine *e);
 const struct lg_lock *lg_lock_at(const struct lg_engine *e, size_t i);
+/* Index of the instance at addr (every address has at most one), -1 if never seen; hashed. */
+int64_t lg_lock_find(const struct lg_engine *e, uint64_t addr);
 size_t lg_nclasses(const struct lg_engine *e);
 const struct lg_class *lg_class_at(const struct lg_engine *e, size_t id);
 size_t lg_nedges(const struct lg_engine *e, enum lg_level level);

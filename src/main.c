@@ -268,47 +268,114 @@ void klt_usage_error(const struct argp_state *state, const char *fmt, ...)
 	exit(KLT_EXIT_INPUT);
 }
 
-/* Read a whole file; NUL-terminated for convenience. */
-static int slurp(const char *path, char **buf, size_t *len)
+/*
+ * Read a rules file: at most KLT_RULES_MAX_BYTES, in bounded steps, refusing directories and
+ * binary data (a NUL in the first 4 KiB, a known file signature) before reading further.
+ * NUL-terminated for convenience. On error, prints one line and returns a negative errno.
+ */
+static int read_rules_file(const char *path, char **buf, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	size_t cap = KLT_RULES_MAX_BYTES + 2, n = 0;
+	struct stat st;
 	char *b = NULL;
-	size_t cap = 0, n = 0;
-	int err = 0;
+	int fd, err = 0;
+	bool sniffed = false;
 
-	if (!f)
-		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "kvmlocktrace: %s: is a directory, not a rules file\n", path);
+		err = -EISDIR;
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
+		cap = (size_t)st.st_size + 2;
+	b = malloc(cap);
+	if (!b) {
+		err = -ENOMEM;
+		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
+		goto out;
+	}
 	for (;;) {
-		if (cap - n < 65536) {
+		size_t want = cap - 1 - n;
+		ssize_t r;
+
+		if (!sniffed && want > 4096 - n && n < 4096)
+			want = 4096 - n; /* the first 4 KiB alone: refuse binary data early */
+		if (!want) {
 			char *nb;
 
-			cap = cap ? cap * 2 : 131072;
-			nb = realloc(b, cap + 1);
+			if (cap > KLT_RULES_MAX_BYTES) {
+				fprintf(stderr, "kvmlocktrace: %s: larger than the %zu KiB limit of a "
+						"rules file\n", path, (size_t)KLT_RULES_MAX_BYTES >> 10);
+				err = -EFBIG;
+				goto out;
+			}
+			/* the file grew since fstat: continue up to the limit */
+			cap = KLT_RULES_MAX_BYTES + 2;
+			nb = realloc(b, cap);
 			if (!nb) {
 				err = -ENOMEM;
+				fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path,
+					strerror(-err));
 				goto out;
 			}
 			b = nb;
+			continue;
 		}
-		size_t r = fread(b + n, 1, cap - n, f);
+		r = read(fd, b + n, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path,
+				strerror(-err));
+			goto out;
+		}
+		n += (size_t)r;
+		if (!sniffed && (n >= 4096 || !r)) {
+			size_t bad;
+			const char *what = klt_sniff_not_text(b, n, &bad);
 
-		n += r;
-		if (r == 0) {
-			if (ferror(f))
-				err = -EIO;
-			break;
+			sniffed = true;
+			if (what && bad != SIZE_MAX) {
+				fprintf(stderr, "kvmlocktrace: %s: offset %zu: not a rules file (%s)\n",
+					path, bad, what);
+				err = -EINVAL;
+				goto out;
+			} else if (what) {
+				fprintf(stderr, "kvmlocktrace: %s: not a rules file (looks like %s)\n",
+					path, what);
+				err = -EINVAL;
+				goto out;
+			}
 		}
+		if (!r)
+			break;
 	}
-out:
-	fclose(f);
-	if (err) {
-		free(b);
-		return err;
+	if (n > KLT_RULES_MAX_BYTES) {
+		fprintf(stderr, "kvmlocktrace: %s: larger than the %zu KiB limit of a rules file\n",
+			path, (size_t)KLT_RULES_MAX_BYTES >> 10);
+		err = -EFBIG;
+		goto out;
 	}
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
-	return 0;
+	b = NULL;
+out:
+	free(b);
+	close(fd);
+	return err;
 }
 
 /* Directory of this executable, for finding rules/ and tests/vm/ in a build tree. */
@@ -389,11 +456,9 @@ int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, cha
 			return 0;
 		}
 	}
-	rc = slurp(path, &buf, &len);
-	if (rc) {
-		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-rc));
+	rc = read_rules_file(path, &buf, &len);
+	if (rc)
 		return rc;
-	}
 	rc = klt_rules_parse(buf, len, path, rules, err, sizeof(err));
 	free(buf);
 	if (rc) {

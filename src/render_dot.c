@@ -36,21 +36,95 @@ static uint32_t class_of(const struct klt_view *v, uint32_t lock)
 	return l ? l->class_id : UINT32_MAX;
 }
 
-/* Does finding edge fe denote drawn edge e, possibly seen at the other level? */
-static bool edge_matches(const struct klt_view *v, const struct lg_edge *fe,
-			 const struct lg_edge *e)
+/*
+ * Marks of the finding edges, hashed by (from, to) once: looking every drawn edge up in every
+ * finding was edges x finding edges. `same` holds pairs at the drawn level; `other` the class
+ * pairs of finding edges at the other level (compared by class, as edge_matches() did).
+ */
+struct pairset {
+	uint64_t *key;
+	unsigned *mark;
+	size_t cap, n;
+};
+
+static size_t ps_hash(uint64_t k, size_t cap)
 {
-	if (fe->level == e->level)
-		return fe->from == e->from && fe->to == e->to;
-	if (fe->level == LG_LEVEL_INSTANCE) /* drawn: classes */
-		return class_of(v, fe->from) == e->from && class_of(v, fe->to) == e->to;
-	return class_of(v, e->from) == fe->from && class_of(v, e->to) == fe->to;
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
 }
 
-static unsigned edge_marks(const struct klt_view *v, const struct lg_edge *e)
+static int ps_add(struct pairset *ps, uint64_t k, unsigned m)
+{
+	size_t j;
+
+	if ((ps->n + 1) * 2 > ps->cap) {
+		struct pairset nps = { .cap = ps->cap ? ps->cap * 2 : 64, .n = ps->n };
+
+		nps.key = malloc(nps.cap * sizeof(*nps.key));
+		nps.mark = calloc(nps.cap, sizeof(*nps.mark));
+		if (!nps.key || !nps.mark) {
+			free(nps.key);
+			free(nps.mark);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < ps->cap; i++) {
+			if (!ps->mark[i])
+				continue;
+			j = ps_hash(ps->key[i], nps.cap);
+			while (nps.mark[j])
+				j = (j + 1) & (nps.cap - 1);
+			nps.key[j] = ps->key[i];
+			nps.mark[j] = ps->mark[i];
+		}
+		free(ps->key);
+		free(ps->mark);
+		*ps = nps;
+	}
+	for (j = ps_hash(k, ps->cap); ps->mark[j]; j = (j + 1) & (ps->cap - 1)) {
+		if (ps->key[j] == k) {
+			ps->mark[j] |= m;
+			return 0;
+		}
+	}
+	ps->key[j] = k;
+	ps->mark[j] = m;
+	ps->n++;
+	return 0;
+}
+
+static unsigned ps_get(const struct pairset *ps, uint64_t k)
+{
+	if (!ps->cap)
+		return 0;
+	for (size_t j = ps_hash(k, ps->cap); ps->mark[j]; j = (j + 1) & (ps->cap - 1)) {
+		if (ps->key[j] == k)
+			return ps->mark[j];
+	}
+	return 0;
+}
+
+static uint64_t pair(uint32_t from, uint32_t to)
+{
+	return (uint64_t)from << 32 | to;
+}
+
+struct marks {
+	struct pairset same, other;
+};
+
+static void marks_free(struct marks *mk)
+{
+	free(mk->same.key);
+	free(mk->same.mark);
+	free(mk->other.key);
+	free(mk->other.mark);
+}
+
+static int marks_build(struct marks *mk, const struct klt_view *v, unsigned level)
 {
 	size_t nf = lg_nfindings(v->eng);
-	unsigned m = 0;
 
 	for (size_t i = 0; i < nf; i++) {
 		const struct lg_finding *fd = lg_finding_at(v->eng, i);
@@ -64,11 +138,33 @@ static unsigned edge_marks(const struct klt_view *v, const struct lg_edge *e)
 			bit = MARK_RULE;
 		else
 			continue;
-		for (uint32_t k = 0; k < fd->nedges && !(m & bit); k++) {
-			if (edge_matches(v, &fd->edges[k], e))
-				m |= bit;
+		for (uint32_t k = 0; k < fd->nedges; k++) {
+			const struct lg_edge *fe = &fd->edges[k];
+			int err;
+
+			if (fe->level == level)
+				err = ps_add(&mk->same, pair(fe->from, fe->to), bit);
+			else if (fe->level == LG_LEVEL_INSTANCE) /* drawn: classes */
+				err = ps_add(&mk->other,
+					     pair(class_of(v, fe->from), class_of(v, fe->to)), bit);
+			else
+				err = ps_add(&mk->other, pair(fe->from, fe->to), bit);
+			if (err)
+				return err;
 		}
 	}
+	return 0;
+}
+
+static unsigned edge_marks(const struct klt_view *v, const struct marks *mk,
+			   const struct lg_edge *e)
+{
+	unsigned m = ps_get(&mk->same, pair(e->from, e->to));
+
+	if (e->level == LG_LEVEL_CLASS)
+		m |= ps_get(&mk->other, pair(e->from, e->to));
+	else
+		m |= ps_get(&mk->other, pair(class_of(v, e->from), class_of(v, e->to)));
 	return m;
 }
 
@@ -151,10 +247,11 @@ static void put_node(FILE *f, const struct klt_view *v, unsigned level, uint32_t
 	fprintf(f, "\"%s];\n", focus ? ", penwidth=2" : "");
 }
 
-static void put_edge(FILE *f, const struct klt_view *v, const struct lg_edge *e)
+static void put_edge(FILE *f, const struct klt_view *v, const struct marks *mk,
+		     const struct lg_edge *e)
 {
 	static const char *const tn[] = { "EN", "ER", "SN", "SR" };
-	unsigned m = edge_marks(v, e);
+	unsigned m = edge_marks(v, mk, e);
 	bool first = true;
 
 	fprintf(f, "\tn%u -> n%u [label=\"%" PRIu64 "\\n", e->from, e->to, e->count);
@@ -177,6 +274,7 @@ int klt_render_dot(FILE *f, const struct klt_view *v, const struct klt_dot_opts 
 {
 	struct klt_dot_opts dflt = { .classes = true, .focus = NULL, .radius = 1 };
 	unsigned level, *dist = NULL;
+	struct marks mk = { 0 };
 	size_t nnodes, nedges;
 	int err;
 
@@ -191,6 +289,8 @@ int klt_render_dot(FILE *f, const struct klt_view *v, const struct klt_dot_opts 
 	if (!dist)
 		return -ENOMEM;
 	err = select_nodes(v, level, nnodes, o, dist);
+	if (!err)
+		err = marks_build(&mk, v, level);
 	if (err)
 		goto out;
 
@@ -215,11 +315,12 @@ int klt_render_dot(FILE *f, const struct klt_view *v, const struct klt_dot_opts 
 			continue;
 		if (dist[e->from] == UINT32_MAX || dist[e->to] == UINT32_MAX)
 			continue;
-		put_edge(f, v, e);
+		put_edge(f, v, &mk, e);
 	}
 	fprintf(f, "}\n");
 	err = ferror(f) ? -EIO : 0;
 out:
+	marks_free(&mk);
 	free(dist);
 	return err;
 }

@@ -94,13 +94,13 @@ static void hist(FILE *f, const char *title, const struct klt_metric *m)
 	uint64_t peak = 0;
 
 	for (unsigned i = 0; i < KLT_HIST_BUCKETS; i++) {
-		if (!m->hist[i])
+		if (!klt_metric_bucket(m, i))
 			continue;
 		if (i < lo)
 			lo = i;
 		hi = i;
-		if (m->hist[i] > peak)
-			peak = m->hist[i];
+		if (klt_metric_bucket(m, i) > peak)
+			peak = klt_metric_bucket(m, i);
 	}
 	if (!m->count)
 		return;
@@ -108,18 +108,33 @@ static void hist(FILE *f, const char *title, const struct klt_metric *m)
 		m->count, m->total, m->max);
 	fprintf(f, "  %24s : %-8s %s\n", "ns", "count", "distribution");
 	for (unsigned i = lo; i <= hi; i++) {
-		int stars = (int)(m->hist[i] * 38 / peak);
+		int stars = (int)(klt_metric_bucket(m, i) * 38 / peak);
 
 		fprintf(f, "  %11" PRIu64 " -> %-10" PRIu64 " : %-8" PRIu64 " |%-38.*s|\n",
-			klt_hist_lo(i), klt_hist_hi(i), m->hist[i], stars,
+			klt_hist_lo(i), klt_hist_hi(i), klt_metric_bucket(m, i), stars,
 			"**************************************");
 	}
+}
+
+struct srank {
+	uint64_t ckey;
+	size_t rank;
+};
+
+static int cmp_srank(const void *a, const void *b)
+{
+	const struct srank *x = a, *y = b;
+
+	if (x->ckey != y->ckey)
+		return x->ckey < y->ckey ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
 int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_opts *o)
 {
 	const struct klt_stats *s = v->stats;
-	struct klt_stat *cls = NULL, *stk = NULL;
+	size_t *ci = NULL, *si = NULL;
+	struct srank *sk = NULL;
 	char name[NAME_LEN], row[NAME_LEN + 8];
 	uint64_t nacq = 0;
 	size_t shown;
@@ -134,37 +149,49 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 			   "--full-events (or for watched locks).\n");
 		return ferror(f) ? -EIO : 0;
 	}
-	cls = malloc((s->nclasses + 1) * sizeof(*cls));
-	stk = malloc((s->nstacks + 1) * sizeof(*stk));
-	if (!cls || !stk) {
+	/* orders as indices (the entries are large: copying them cost more than the report) */
+	ci = malloc((s->nclasses + 1) * sizeof(*ci));
+	si = malloc((s->nstacks + 1) * sizeof(*si));
+	sk = malloc((s->nstacks + 1) * sizeof(*sk));
+	if (!ci || !si || !sk || klt_stats_order(s->classes, s->nclasses, o->sort, ci) ||
+	    klt_stats_order(s->stacks, s->nstacks, o->sort, si)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	memcpy(cls, s->classes, s->nclasses * sizeof(*cls));
-	memcpy(stk, s->stacks, s->nstacks * sizeof(*stk));
-	klt_stats_sort(cls, s->nclasses, o->sort);
-	klt_stats_sort(stk, s->nstacks, o->sort);
+	/* the stacks grouped by class, each group in the sort order: (ckey, rank) */
+	for (size_t r = 0; r < s->nstacks; r++)
+		sk[r] = (struct srank){ .ckey = s->stacks[si[r]].ckey, .rank = r };
+	qsort(sk, s->nstacks, sizeof(*sk), cmp_srank);
 	shown = o->top && o->top < s->nclasses ? o->top : s->nclasses;
 	fprintf(f, "Lock statistics: %zu classes, %" PRIu64 " acquisitions, by %s (%zu shown)\n",
 		s->nclasses, nacq, klt_stats_key_name(o->sort), shown);
 	fprintf(f, "%-*s %7s %5s %9s %9s %9s %9s\n", W_NAME, "lock class", "acq", "cont",
 		"avg wait", "max wait", "avg hold", "max hold");
 	for (size_t i = 0; i < shown && !err; i++) {
+		const struct klt_stat *c = &s->classes[ci[i]];
 		unsigned rows = 0;
+		size_t lo = 0, hi = s->nstacks;
 
-		stat_name(v, &cls[i], name, sizeof(name));
-		err = stats_row(f, name, &cls[i]);
+		stat_name(v, c, name, sizeof(name));
+		err = stats_row(f, name, c);
+		while (lo < hi) {
+			size_t m = lo + (hi - lo) / 2;
+
+			if (sk[m].ckey < c->ckey)
+				lo = m + 1;
+			else
+				hi = m;
+		}
 		/* the class's acquisition sites, in the same order */
-		for (size_t j = 0; j < s->nstacks && rows < o->stack_rows && !err; j++) {
+		for (size_t q = lo; q < s->nstacks && sk[q].ckey == c->ckey && rows < o->stack_rows &&
+				    !err; q++) {
+			const struct klt_stat *e = &s->stacks[si[sk[q].rank]];
 			char site[NAME_LEN];
 			const struct klt_stack *st;
-			uint64_t ip = stk[j].ip;
+			uint64_t ip = e->ip;
 
-			if (stk[j].ckey != cls[i].ckey)
-				continue;
 			/* the caller: the call site, else the stack's outermost-but-lock frame */
-			st = stk[j].stack_id >= 0 && v->trace ?
-				     klt_trace_stack(v->trace, stk[j].stack_id) : NULL;
+			st = e->stack_id >= 0 && v->trace ? klt_trace_stack(v->trace, e->stack_id) : NULL;
 			if (!ip && st && st->nr)
 				ip = st->ips[st->nr > 1 ? 1 : 0];
 			if (ip) {
@@ -179,13 +206,13 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 				snprintf(site, sizeof(site), "(no call site)");
 			}
 			snprintf(row, sizeof(row), "  %s", site);
-			err = stats_row(f, row, &stk[j]);
+			err = stats_row(f, row, e);
 			rows++;
 		}
 		if (o->hist && !err) {
-			hist(f, "wait", &cls[i].wait);
-			hist(f, "contention", &cls[i].contention);
-			hist(f, "hold", &cls[i].hold);
+			hist(f, "wait", &c->wait);
+			hist(f, "contention", &c->contention);
+			hist(f, "hold", &c->hold);
 		}
 	}
 	if (s->open_holds || s->unmatched_releases)
@@ -195,8 +222,9 @@ int klt_render_stats(FILE *f, const struct klt_view *v, const struct klt_stats_o
 	if (ferror(f) && !err)
 		err = -EIO;
 out:
-	free(cls);
-	free(stk);
+	free(ci);
+	free(si);
+	free(sk);
 	return err;
 }
 
@@ -379,16 +407,64 @@ static void json_us(FILE *f, uint64_t ns)
 	fprintf(f, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
 }
 
-struct seen_task {
-	uint32_t pid, tid;
+/* Tasks already named in the chrome output: a hash set of (pid, tid), not a list to scan. */
+struct seen_tasks {
+	uint64_t *key; /* pid << 32 | tid */
+	bool *used;
+	size_t n, cap;
 };
+
+static size_t seen_hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+/* 1 if (pid, tid) was new (now added), 0 if seen before, -ENOMEM */
+static int seen_add(struct seen_tasks *st, uint32_t pid, uint32_t tid)
+{
+	uint64_t k = (uint64_t)pid << 32 | tid;
+	size_t j;
+
+	if ((st->n + 1) * 2 > st->cap) {
+		struct seen_tasks ns = { .cap = st->cap ? st->cap * 2 : 64, .n = st->n };
+
+		ns.key = malloc(ns.cap * sizeof(*ns.key));
+		ns.used = calloc(ns.cap, sizeof(*ns.used));
+		if (!ns.key || !ns.used) {
+			free(ns.key);
+			free(ns.used);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < st->cap; i++) {
+			if (!st->used[i])
+				continue;
+			for (j = seen_hash(st->key[i], ns.cap); ns.used[j]; j = (j + 1) & (ns.cap - 1))
+				;
+			ns.key[j] = st->key[i];
+			ns.used[j] = true;
+		}
+		free(st->key);
+		free(st->used);
+		*st = ns;
+	}
+	for (j = seen_hash(k, st->cap); st->used[j]; j = (j + 1) & (st->cap - 1)) {
+		if (st->key[j] == k)
+			return 0;
+	}
+	st->key[j] = k;
+	st->used[j] = true;
+	st->n++;
+	return 1;
+}
 
 int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o)
 {
 	struct klt_sample_opts so = o ? *o : (struct klt_sample_opts){ 0 };
 	struct klt_sample_iter *it;
-	struct seen_task *tasks = NULL;
-	size_t ntasks = 0, cap = 0;
+	struct seen_tasks tasks = { 0 };
 	struct klt_sample sm;
 	uint64_t t0 = UINT64_MAX;
 	const struct klt_stats *s = v->stats;
@@ -414,25 +490,13 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 	fprintf(f, ",\"t0_ns\":%" PRIu64 "},\n\"traceEvents\":[\n", t0);
 	while ((rc = klt_samples_next(it, &sm)) > 0) {
 		const struct klt_acq *a = sm.acq;
-		size_t k;
+		int added = seen_add(&tasks, sm.pid, sm.tid);
 
-		for (k = 0; k < ntasks; k++)
-			if (tasks[k].tid == sm.tid && tasks[k].pid == sm.pid)
-				break;
-		if (k == ntasks) {
-			if (ntasks == cap) {
-				struct seen_task *nt = realloc(tasks, (cap ? cap * 2 : 64) *
-									 sizeof(*nt));
-
-				if (!nt) {
-					rc = -ENOMEM;
-					break;
-				}
-				tasks = nt;
-				cap = cap ? cap * 2 : 64;
-			}
-			tasks[ntasks].pid = sm.pid;
-			tasks[ntasks++].tid = sm.tid;
+		if (added < 0) {
+			rc = added;
+			break;
+		}
+		if (added) {
 			/* metadata: name processes and threads by comm */
 			fprintf(f, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%u,\"tid\":%u,"
 				   "\"args\":{\"name\":", first ? "" : ",\n", sm.pid, sm.tid);
@@ -477,7 +541,8 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 	if (rc < 0)
 		err = rc;
 	fputs("\n]}\n", f);
-	free(tasks);
+	free(tasks.key);
+	free(tasks.used);
 	klt_samples_end(it);
 	if (!err && ferror(f))
 		err = -EIO;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -348,59 +349,6 @@ static const char *origin_name(unsigned o)
 	}
 }
 
-static json_object *jgraph(struct jb *b, const struct klt_view *v)
-{
-	json_object *o = json_object_new_object();
-	json_object *classes = json_object_new_array();
-	json_object *locks = json_object_new_array();
-	json_object *edges = json_object_new_array();
-	char name[NAME_LEN];
-
-	for (size_t i = 0; i < lg_nclasses(v->eng); i++) {
-		const struct lg_class *c = lg_class_at(v->eng, i);
-		json_object *jc;
-
-		if (!c)
-			continue;
-		jc = json_object_new_object();
-		jadd(b, jc, "id", jint(c->id));
-		jadd(b, jc, "name", jstr(klt_class_name(v, c->id, name, sizeof(name))));
-		jadd(b, jc, "kind", jkind(c->kind));
-		jadd(b, jc, "origin", jstr(origin_name(c->origin)));
-		jadd(b, jc, "instances", jint(c->ninstances));
-		jadd(b, jc, "acquisitions", jint(c->acquisitions));
-		jpush(b, classes, jc);
-	}
-	for (size_t i = 0; i < lg_nlocks(v->eng); i++) {
-		const struct lg_lock *l = lg_lock_at(v->eng, i);
-		json_object *jl;
-
-		if (!l)
-			continue;
-		jl = json_object_new_object();
-		jadd(b, jl, "index", jint(i));
-		jadd(b, jl, "name", jstr(klt_lock_name(v, (uint32_t)i, name, sizeof(name))));
-		jadd(b, jl, "class", jint(l->class_id));
-		jadd(b, jl, "kind", jkind(l->kind));
-		jadd(b, jl, "addr", jaddr(v, l->addr));
-		jadd(b, jl, "first_ip", jsym(v, l->first_ip));
-		jadd(b, jl, "acquisitions", jint(l->acquisitions));
-		jpush(b, locks, jl);
-	}
-	for (unsigned lv = LG_LEVEL_INSTANCE; lv <= LG_LEVEL_CLASS; lv++) {
-		for (size_t i = 0; i < lg_nedges(v->eng, lv); i++) {
-			const struct lg_edge *e = lg_edge_at(v->eng, lv, i);
-
-			if (e)
-				jpush(b, edges, jedge(b, v, e, false));
-		}
-	}
-	jadd(b, o, "classes", classes);
-	jadd(b, o, "locks", locks);
-	jadd(b, o, "edges", edges);
-	return o;
-}
-
 static json_object *jmetric(struct jb *b, const struct klt_metric *m)
 {
 	json_object *o = json_object_new_object(), *h = json_object_new_array();
@@ -412,12 +360,12 @@ static json_object *jmetric(struct jb *b, const struct klt_metric *m)
 	for (unsigned i = 0; h && i < KLT_HIST_BUCKETS; i++) {
 		json_object *e;
 
-		if (!m->hist[i])
+		if (!klt_metric_bucket(m, i))
 			continue;
 		e = json_object_new_object();
 		jadd(b, e, "lo_ns", jint(klt_hist_lo(i)));
 		jadd(b, e, "hi_ns", jint(klt_hist_hi(i)));
-		jadd(b, e, "count", jint(m->hist[i]));
+		jadd(b, e, "count", jint(klt_metric_bucket(m, i)));
 		jpush(b, h, e);
 	}
 	jadd(b, o, "hist", h);
@@ -434,34 +382,216 @@ static void jstat_fields(struct jb *b, json_object *o, const struct klt_stat *e)
 	jadd(b, o, "hold", jmetric(b, &e->hold));
 }
 
-/* Lock-time statistics per class, each with its acquisition stacks. */
-static json_object *jstats(struct jb *b, const struct klt_view *v)
+/*
+ * Streaming output. The report is written piece by piece: every element of the big arrays (graph
+ * classes, locks, edges, findings, stats classes) is built as a small json-c tree, printed and
+ * freed before the next one, so memory does not grow with the number of locks. The bytes are
+ * those json-c's JSON_C_TO_STRING_PRETTY printed for the whole tree (two spaces per level).
+ */
+struct jw {
+	FILE *f;
+	struct jb b;
+	int err;
+	bool first[8]; /* per nesting depth: nothing printed yet in this object/array */
+	int depth;
+};
+
+static void jw_indent(struct jw *w, int n)
+{
+	for (int i = 0; i < n; i++)
+		fputc(' ', w->f);
+}
+
+/* One json-c value, pretty-printed, re-indented to start at column 2*depth; consumes val. */
+static void jw_value(struct jw *w, json_object *val, int ind)
+{
+	const char *s, *nl;
+
+	if (w->b.oom || !val) {
+		json_object_put(val);
+		w->b.oom = true;
+		return;
+	}
+	s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PRETTY |
+						JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s) {
+		w->b.oom = true;
+		json_object_put(val);
+		return;
+	}
+	while ((nl = strchr(s, '\n'))) {
+		fwrite(s, 1, (size_t)(nl - s + 1), w->f);
+		jw_indent(w, ind);
+		s = nl + 1;
+	}
+	fputs(s, w->f);
+	json_object_put(val);
+}
+
+/* Start the next member/element at the current depth: separator, newline, indentation. */
+static void jw_next(struct jw *w)
+{
+	if (!w->first[w->depth])
+		fputc(',', w->f);
+	w->first[w->depth] = false;
+	fputc('\n', w->f);
+	jw_indent(w, 2 * w->depth);
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+	jw_next(w);
+	fprintf(w->f, "\"%s\":", key); /* keys are plain identifiers */
+}
+
+/* "key":value with a prebuilt (small) value; key NULL for an array element. NULL val = null. */
+static void jw_kv(struct jw *w, const char *key, json_object *val, bool null_ok)
+{
+	if (key)
+		jw_key(w, key);
+	else
+		jw_next(w);
+	if (!val && null_ok) {
+		fputs("null", w->f);
+		return;
+	}
+	jw_value(w, val, 2 * w->depth);
+}
+
+static void jw_open(struct jw *w, const char *key, char c)
+{
+	if (key) /* NULL: the root */
+		jw_key(w, key);
+	fputc(c, w->f);
+	w->depth++;
+	w->first[w->depth] = true;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+	w->depth--;
+	/* json-c prints an empty container as "[\n<indent>]" too */
+	fputc('\n', w->f);
+	jw_indent(w, 2 * w->depth);
+	fputc(c, w->f);
+}
+
+static void jgraph(struct jw *w, const struct klt_view *v)
+{
+	struct jb *b = &w->b;
+	char name[NAME_LEN];
+
+	jw_open(w, "graph", '{');
+	jw_open(w, "classes", '[');
+	for (size_t i = 0; i < lg_nclasses(v->eng) && !b->oom; i++) {
+		const struct lg_class *c = lg_class_at(v->eng, i);
+		json_object *jc;
+
+		if (!c)
+			continue;
+		jc = json_object_new_object();
+		jadd(b, jc, "id", jint(c->id));
+		jadd(b, jc, "name", jstr(klt_class_name(v, c->id, name, sizeof(name))));
+		jadd(b, jc, "kind", jkind(c->kind));
+		jadd(b, jc, "origin", jstr(origin_name(c->origin)));
+		jadd(b, jc, "instances", jint(c->ninstances));
+		jadd(b, jc, "acquisitions", jint(c->acquisitions));
+		jw_kv(w, NULL, jc, false);
+	}
+	jw_close(w, ']');
+	jw_open(w, "locks", '[');
+	for (size_t i = 0; i < lg_nlocks(v->eng) && !b->oom; i++) {
+		const struct lg_lock *l = lg_lock_at(v->eng, i);
+		json_object *jl;
+
+		if (!l)
+			continue;
+		jl = json_object_new_object();
+		jadd(b, jl, "index", jint(i));
+		jadd(b, jl, "name", jstr(klt_lock_name(v, (uint32_t)i, name, sizeof(name))));
+		jadd(b, jl, "class", jint(l->class_id));
+		jadd(b, jl, "kind", jkind(l->kind));
+		jadd(b, jl, "addr", jaddr(v, l->addr));
+		jadd(b, jl, "first_ip", jsym(v, l->first_ip));
+		jadd(b, jl, "acquisitions", jint(l->acquisitions));
+		jw_kv(w, NULL, jl, false);
+	}
+	jw_close(w, ']');
+	jw_open(w, "edges", '[');
+	for (unsigned lv = LG_LEVEL_INSTANCE; lv <= LG_LEVEL_CLASS; lv++) {
+		for (size_t i = 0; i < lg_nedges(v->eng, lv) && !b->oom; i++) {
+			const struct lg_edge *e = lg_edge_at(v->eng, lv, i);
+
+			if (e)
+				jw_kv(w, NULL, jedge(b, v, e, false), false);
+		}
+	}
+	jw_close(w, ']');
+	jw_close(w, '}');
+}
+
+static int cmp_stack_idx(const void *a, const void *b, void *arg)
+{
+	const struct klt_stat *st = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (st[x].ckey != st[y].ckey)
+		return st[x].ckey < st[y].ckey ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Lock-time statistics per class, each with its acquisition stacks. The stacks are grouped by
+ * class key once (sorted index, n log n) instead of scanning every stack for every class.
+ */
+static void jstats(struct jw *w, const struct klt_view *v)
 {
 	const struct klt_stats *s = v->stats;
-	json_object *o = json_object_new_object(), *classes = json_object_new_array();
+	struct jb *b = &w->b;
 	char name[NAME_LEN];
 	uint64_t nacq = 0;
+	size_t *idx = NULL;
 
+	if (s->nstacks) {
+		idx = malloc(s->nstacks * sizeof(*idx));
+		if (!idx) {
+			b->oom = true;
+			return;
+		}
+		for (size_t j = 0; j < s->nstacks; j++)
+			idx[j] = j;
+		qsort_r(idx, s->nstacks, sizeof(*idx), cmp_stack_idx, s->stacks);
+	}
 	for (size_t i = 0; i < s->nclasses; i++)
 		nacq += s->classes[i].acquisitions;
-	jadd(b, o, "acquisitions", jint(nacq));
-	jadd(b, o, "open_holds", jint(s->open_holds));
-	jadd(b, o, "unmatched_releases", jint(s->unmatched_releases));
-	for (size_t i = 0; classes && i < s->nclasses; i++) {
+	jw_open(w, "stats", '{');
+	jw_kv(w, "acquisitions", jint(nacq), false);
+	jw_kv(w, "open_holds", jint(s->open_holds), false);
+	jw_kv(w, "unmatched_releases", jint(s->unmatched_releases), false);
+	jw_open(w, "classes", '[');
+	for (size_t i = 0; i < s->nclasses && !b->oom; i++) {
 		const struct klt_stat *c = &s->classes[i];
 		struct klt_acq a = { .lock = c->lock, .class_id = c->class_id, .kind = c->kind };
 		json_object *jc = json_object_new_object(), *stacks = json_object_new_array();
+		size_t lo = 0, hi = s->nstacks;
 
 		jadd(b, jc, "lock", jstr(klt_acq_lock_name(v, &a, name, sizeof(name))));
 		jadd(b, jc, "kind", jkind(c->kind));
 		jstat_fields(b, jc, c);
-		for (size_t j = 0; stacks && j < s->nstacks; j++) {
-			const struct klt_stat *e = &s->stacks[j];
-			json_object *js;
+		/* first stack entry of this class */
+		while (lo < hi) {
+			size_t m = lo + (hi - lo) / 2;
 
-			if (e->ckey != c->ckey)
-				continue;
-			js = json_object_new_object();
+			if (s->stacks[idx[m]].ckey < c->ckey)
+				lo = m + 1;
+			else
+				hi = m;
+		}
+		for (size_t j = lo; stacks && j < s->nstacks && s->stacks[idx[j]].ckey == c->ckey;
+		     j++) {
+			const struct klt_stat *e = &s->stacks[idx[j]];
+			json_object *js = json_object_new_object();
+
 			if (e->ip)
 				jadd(b, js, "caller", jsym(v, e->ip));
 			else
@@ -471,47 +601,45 @@ static json_object *jstats(struct jb *b, const struct klt_view *v)
 			jpush(b, stacks, js);
 		}
 		jadd(b, jc, "stacks", stacks);
-		jpush(b, classes, jc);
+		jw_kv(w, NULL, jc, false);
 	}
-	jadd(b, o, "classes", classes);
-	return o;
+	jw_close(w, ']');
+	jw_close(w, '}');
+	free(idx);
 }
 
 int klt_render_json(FILE *f, const struct klt_view *v)
 {
-	struct jb b = { .oom = false };
+	struct jw w = { .f = f, .depth = 0 };
+	struct jb *b = &w.b;
 	struct klt_stats own = { 0 };
-	json_object *root, *findings;
-	const char *s;
 	int err = 0;
 
 	if (!f || !v || !v->eng)
 		return -EINVAL;
-	root = json_object_new_object();
-	findings = json_object_new_array();
-	jadd(&b, root, "schema", jstr("kvmlocktrace/v2"));
-	if (v->source)
-		jadd(&b, root, "source", jstr(v->source));
-	else
-		jadd_null(&b, root, "source");
-	jadd(&b, root, "trace", jtrace(&b, v));
-	jadd(&b, root, "summary", jsummary(&b, v));
+	w.first[0] = true;
+	jw_open(&w, NULL, '{');
+	jw_kv(&w, "schema", jstr("kvmlocktrace/v2"), false);
+	jw_kv(&w, "source", v->source ? jstr(v->source) : NULL, true);
+	jw_kv(&w, "trace", jtrace(b, v), false);
+	jw_kv(&w, "summary", jsummary(b, v), false);
 	if (v->findings_only)
-		jadd(&b, root, "findings_only", json_object_new_boolean(1));
-	for (size_t i = 0; i < lg_nfindings(v->eng); i++) {
+		jw_kv(&w, "findings_only", json_object_new_boolean(1), false);
+	jw_open(&w, "findings", '[');
+	for (size_t i = 0; i < lg_nfindings(v->eng) && !b->oom; i++) {
 		const struct lg_finding *fd = lg_finding_at(v->eng, i);
 
 		if (fd)
-			jpush(&b, findings, jfinding(&b, v, fd));
+			jw_kv(&w, NULL, jfinding(b, v, fd), false);
 	}
-	jadd(&b, root, "findings", findings);
+	jw_close(&w, ']');
 	/* --findings-only: the verdict without the graph and the statistics */
 	if (!v->findings_only)
-		jadd(&b, root, "graph", jgraph(&b, v));
+		jgraph(&w, v);
 	if (v->findings_only) {
 		/* no statistics */
 	} else if (v->stats) {
-		jadd(&b, root, "stats", jstats(&b, v));
+		jstats(&w, v);
 	} else {
 		/* the caller computed none: from the trace's events (empty without a trace) */
 		struct klt_view vs = *v;
@@ -521,22 +649,16 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 		if (err)
 			goto out;
 		vs.stats = &own;
-		jadd(&b, root, "stats", jstats(&b, &vs));
+		jstats(&w, &vs);
 	}
-	if (b.oom) {
+	jw_close(&w, '}');
+	if (b->oom) {
 		err = -ENOMEM;
 		goto out;
 	}
-	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || ferror(f))
+	if (fputc('\n', f) == EOF || ferror(f))
 		err = -EIO;
 out:
 	klt_stats_free(&own);
-	json_object_put(root);
 	return err;
 }

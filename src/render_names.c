@@ -44,15 +44,8 @@ const char *klt_render_addr(const struct klt_view *v, uint64_t addr, char *buf, 
 /* Instance index of the lock at addr, -1 if the engine never saw it (linear: reports only). */
 int64_t klt_render_find_lock(const struct klt_view *v, uint64_t addr)
 {
-	size_t n = lg_nlocks(v->eng);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct lg_lock *l = lg_lock_at(v->eng, i);
-
-		if (l && l->addr == addr)
-			return (int64_t)i;
-	}
-	return -1;
+	/* hashed: reports look up every witness and every acquisition */
+	return lg_lock_find(v->eng, addr);
 }
 
 const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold *h, char *buf,

@@ -147,6 +147,8 @@ static void pad_to(FILE *f, size_t *col, size_t target)
 	}
 }
 
+#define SCENARIO_MAX_LOCKS 16
+
 /*
  * CPUk holds lock k of the cycle and wants lock k+1. Every CPU takes its first lock, then they
  * all block, last CPU first: for two locks this is exactly lockdep's picture.
@@ -166,6 +168,12 @@ static void print_scenario(FILE *f, const struct klt_view *v, const struct lg_fi
 			width = l + 7;
 	}
 	fprintf(f, "\nother info that might help us debug this:\n\n");
+	if (n > SCENARIO_MAX_LOCKS) {
+		/* one column per CPU: the picture grows with the square of the cycle length */
+		fprintf(f, " (no locking scenario: %u locks; the chain above shows the cycle)\n", n);
+		fprintf(f, "\n *** DEADLOCK ***\n");
+		return;
+	}
 	fprintf(f, " Possible unsafe locking scenario:\n\n");
 	for (int pass = 0; pass < 2; pass++) {
 		col = 0;

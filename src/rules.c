@@ -408,6 +408,91 @@ static int parse_line(struct pctx *p, struct klt_rules *out, const char *s, size
 		       tv[0].len, tv[0].s);
 }
 
+/* --- contradictions ------------------------------------------------------------------------ */
+
+struct ordkey {
+	const char *lo, *hi; /* the rule's two names, in strcmp order */
+	unsigned klo, khi;   /* kernel range with the open ends filled in */
+	size_t idx;	     /* rule index */
+	bool fwd;	     /* outer is lo */
+};
+
+/* By names, then by lower kernel bound, then by index. */
+static int cmp_ordkey(const void *a, const void *b)
+{
+	const struct ordkey *x = a, *y = b;
+	int c = strcmp(x->lo, y->lo);
+
+	if (!c)
+		c = strcmp(x->hi, y->hi);
+	if (!c)
+		c = x->klo < y->klo ? -1 : x->klo > y->klo;
+	if (!c)
+		c = x->idx < y->idx ? -1 : x->idx > y->idx;
+	return c;
+}
+
+/*
+ * Two order rules naming the same two locks in opposite directions, for kernels where both
+ * apply, can never both hold: one of them is a typo. The rules are sorted by their pair of names
+ * and lower kernel bound (n log n); sweeping each pair's rules, a rule contradicts an earlier-
+ * starting rule of the other direction when the furthest-reaching of those reaches its lower
+ * bound. Names are compared as written (globs are not expanded). Returns 1 and the two rule
+ * indices (*ra < *rb), 0, or -ENOMEM.
+ */
+static int find_contradiction(const struct klt_rules *out, size_t *ra, size_t *rb)
+{
+	struct ordkey *k;
+	size_t n = 0, i = 0;
+	int found = 0;
+
+	if (out->n < 2)
+		return 0;
+	k = malloc(out->n * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (size_t j = 0; j < out->n; j++) {
+		const struct klt_rule *r = &out->v[j];
+		bool fwd;
+
+		if (r->kind != KLT_RULE_ORDER)
+			continue;
+		fwd = strcmp(r->outer, r->inner) < 0;
+		k[n++] = (struct ordkey){
+			.lo = fwd ? r->outer : r->inner,
+			.hi = fwd ? r->inner : r->outer,
+			.klo = r->scoped ? r->kver_lo : 0,
+			.khi = r->scoped && r->kver_hi ? r->kver_hi : UINT32_MAX,
+			.idx = j,
+			.fwd = fwd,
+		};
+	}
+	qsort(k, n, sizeof(*k), cmp_ordkey);
+	while (i < n && !found) {
+		size_t best[2] = { SIZE_MAX, SIZE_MAX }, e;
+		unsigned besthi[2] = { 0, 0 };
+
+		for (e = i; e < n && !strcmp(k[e].lo, k[i].lo) && !strcmp(k[e].hi, k[i].hi); e++) {
+			const struct ordkey *c = &k[e];
+			int d = c->fwd, o = !c->fwd;
+
+			if (best[o] != SIZE_MAX && besthi[o] >= c->klo) {
+				*ra = best[o] < c->idx ? best[o] : c->idx;
+				*rb = best[o] < c->idx ? c->idx : best[o];
+				found = 1;
+				break;
+			}
+			if (best[d] == SIZE_MAX || c->khi > besthi[d]) {
+				best[d] = c->idx;
+				besthi[d] = c->khi;
+			}
+		}
+		i = e;
+	}
+	free(k);
+	return found;
+}
+
 int klt_rules_parse(const char *buf, size_t len, const char *fname, struct klt_rules *out,
 		    char *err, size_t errlen)
 {
@@ -422,6 +507,9 @@ int klt_rules_parse(const char *buf, size_t len, const char *fname, struct klt_r
 		if (!out->file)
 			return -ENOMEM;
 	}
+	/* a UTF-8 byte order mark (editors on some systems write one) is not part of line 1 */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+		pos = 3;
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t llen = nl ? (size_t)(nl - (buf + pos)) : len - pos;
@@ -437,6 +525,20 @@ int klt_rules_parse(const char *buf, size_t len, const char *fname, struct klt_r
 		if (ret)
 			break;
 		pos += llen + 1;
+	}
+	if (!ret && out->n > n0) {
+		size_t ra, rb;
+
+		ret = find_contradiction(out, &ra, &rb);
+		if (ret > 0) {
+			/* rb is of this call: rules of earlier calls never contradict each other */
+			const struct klt_rule *a = &out->v[ra], *b = &out->v[rb];
+
+			p.line = b->line;
+			ret = set_err(&p, 1, "'%s > %s' contradicts '%s > %s' at %s:%u (both apply to "
+					     "the same kernels)", b->outer, b->inner, a->outer,
+				      a->inner, a->file, a->line);
+		}
 	}
 	if (ret) {
 		/* Leave the set as it was: a half-loaded rules file would check the wrong thing. */

@@ -141,13 +141,46 @@ uint64_t klt_hist_hi(unsigned b)
 	return b == 0 ? 0 : b >= 64 ? UINT64_MAX : (1ull << b) - 1;
 }
 
-void klt_metric_add(struct klt_metric *m, uint64_t v)
+int klt_metric_add(struct klt_metric *m, uint64_t v)
 {
+	unsigned b = klt_hist_bucket(v);
+
+	if (!m->hist || b < m->hist_lo || b >= (unsigned)m->hist_lo + m->hist_n) {
+		/* widen the stored range to include b */
+		unsigned lo = m->hist ? (b < m->hist_lo ? b : m->hist_lo) : b;
+		unsigned hi = m->hist ? (b >= (unsigned)m->hist_lo + m->hist_n ? b :
+					 (unsigned)m->hist_lo + m->hist_n - 1) : b;
+		uint64_t *h = calloc(hi - lo + 1, sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		if (m->hist)
+			memcpy(h + (m->hist_lo - lo), m->hist, m->hist_n * sizeof(*h));
+		free(m->hist);
+		m->hist = h;
+		m->hist_lo = (uint8_t)lo;
+		m->hist_n = (uint8_t)(hi - lo + 1);
+	}
+	m->hist[b - m->hist_lo]++;
 	m->count++;
 	m->total += v;
 	if (v > m->max)
 		m->max = v;
-	m->hist[klt_hist_bucket(v)]++;
+	return 0;
+}
+
+uint64_t klt_metric_bucket(const struct klt_metric *m, unsigned b)
+{
+	if (!m->hist || b < m->hist_lo || b >= (unsigned)m->hist_lo + m->hist_n)
+		return 0;
+	return m->hist[b - m->hist_lo];
+}
+
+void klt_metric_free(struct klt_metric *m)
+{
+	free(m->hist);
+	m->hist = NULL;
+	m->hist_lo = m->hist_n = 0;
 }
 
 bool klt_acq_wait(const struct klt_acq *a, uint64_t *ns)
@@ -392,24 +425,27 @@ static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, str
 	return e;
 }
 
-static void account(struct klt_stat *e, const struct klt_acq *a)
+static int account(struct klt_stat *e, const struct klt_acq *a)
 {
+	int err = 0;
+
 	if (a->type == ACQ_FAILED_TRY) {
 		e->try_fail++;
-		return;
+		return 0;
 	}
 	if (a->type != KLT_ACQ_CONTENTION)
 		e->acquisitions++;
 	if (a->contended) {
 		e->contended++;
-		klt_metric_add(&e->contention, a->contend_ns);
+		err = err ?: klt_metric_add(&e->contention, a->contend_ns);
 	}
 	if (a->has_wait)
-		klt_metric_add(&e->wait, a->wait_ns);
+		err = err ?: klt_metric_add(&e->wait, a->wait_ns);
 	else if (a->type == KLT_ACQ_CONTENTION)
-		klt_metric_add(&e->wait, a->contend_ns);
+		err = err ?: klt_metric_add(&e->wait, a->contend_ns);
 	if (a->released)
-		klt_metric_add(&e->hold, a->hold_ns);
+		err = err ?: klt_metric_add(&e->hold, a->hold_ns);
+	return err;
 }
 
 static int tables(struct klt_stats *s)
@@ -427,8 +463,11 @@ static int tables(struct klt_stats *s)
 			err = -ENOMEM;
 			break;
 		}
-		account(c, a);
-		account(st, a);
+		err = account(c, a);
+		if (!err)
+			err = account(st, a);
+		if (err)
+			break;
 	}
 	kmap_free(&cm);
 	kmap_free(&sm);
@@ -473,8 +512,19 @@ int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const stru
 	return err;
 }
 
+static void stat_free(struct klt_stat *e)
+{
+	klt_metric_free(&e->wait);
+	klt_metric_free(&e->contention);
+	klt_metric_free(&e->hold);
+}
+
 void klt_stats_free(struct klt_stats *s)
 {
+	for (size_t i = 0; i < s->nclasses; i++)
+		stat_free(&s->classes[i]);
+	for (size_t i = 0; i < s->nstacks; i++)
+		stat_free(&s->stacks[i]);
 	free(s->acqs);
 	free(s->classes);
 	free(s->stacks);
@@ -507,20 +557,25 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-/* Merge sort (stable, no comparator globals). */
-static void msort(struct klt_stat *e, struct klt_stat *tmp, size_t n, enum klt_stats_key k)
+struct okey {
+	uint64_t k, acq;
+	size_t i;
+};
+
+/* Merge sort of small keys (stable, no comparator globals): the entries themselves never move. */
+static void msort(struct okey *e, struct okey *tmp, size_t n)
 {
 	size_t h = n / 2, i = 0, j = h, o = 0;
 
 	if (n < 2)
 		return;
-	msort(e, tmp, h, k);
-	msort(e + h, tmp, n - h, k);
+	msort(e, tmp, h);
+	msort(e + h, tmp, n - h);
 	while (i < h && j < n) {
-		int c = cmp_u64_desc(key_of(&e[i], k), key_of(&e[j], k));
+		int c = cmp_u64_desc(e[i].k, e[j].k);
 
 		if (!c)
-			c = cmp_u64_desc(e[i].acquisitions, e[j].acquisitions);
+			c = cmp_u64_desc(e[i].acq, e[j].acq);
 		tmp[o++] = c <= 0 ? e[i++] : e[j++];
 	}
 	while (i < h)
@@ -530,14 +585,41 @@ static void msort(struct klt_stat *e, struct klt_stat *tmp, size_t n, enum klt_s
 	memcpy(e, tmp, n * sizeof(*e));
 }
 
+int klt_stats_order(const struct klt_stat *e, size_t n, enum klt_stats_key key, size_t *idx)
+{
+	struct okey *a, *tmp;
+
+	if (n < 2) {
+		if (n)
+			idx[0] = 0;
+		return 0;
+	}
+	a = malloc(n * sizeof(*a));
+	tmp = malloc(n * sizeof(*tmp));
+	if (!a || !tmp) {
+		free(a);
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[i] = (struct okey){ .k = key_of(&e[i], key), .acq = e[i].acquisitions, .i = i };
+	msort(a, tmp, n);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = a[i].i;
+	free(a);
+	free(tmp);
+	return 0;
+}
+
 void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key)
 {
-	struct klt_stat *tmp;
+	size_t *idx;
 
 	if (n < 2)
 		return;
-	tmp = malloc(n * sizeof(*tmp));
-	if (!tmp) {
+	idx = malloc(n * sizeof(*idx));
+	if (!idx || klt_stats_order(e, n, key, idx)) {
+		free(idx);
 		/* insertion sort fallback: no allocation, still stable */
 		for (size_t i = 1; i < n; i++) {
 			struct klt_stat x = e[i];
@@ -551,8 +633,25 @@ void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key)
 		}
 		return;
 	}
-	msort(e, tmp, n, key);
-	free(tmp);
+	/* apply the permutation in place, one cycle at a time: each entry moves once */
+	for (size_t i = 0; i < n; i++) {
+		struct klt_stat x;
+		size_t j = i;
+
+		if (idx[i] == SIZE_MAX)
+			continue;
+		x = e[i];
+		while (idx[j] != i) {
+			size_t k = idx[j];
+
+			e[j] = e[k];
+			idx[j] = SIZE_MAX;
+			j = k;
+		}
+		e[j] = x;
+		idx[j] = SIZE_MAX;
+	}
+	free(idx);
 }
 
 static const char *const key_names[KLT_SORT_MAX_KEY] = {

@@ -54,9 +54,15 @@ struct klt_acq {
 	bool implicit;	    /* KLT_F_IMPLICIT */
 };
 
+/*
+ * The histogram stores only the buckets from the lowest to the highest one used (a lock's times
+ * usually span a few powers of two): a full 65-bucket array per metric made every statistics
+ * entry 1.7 KB. Read it with klt_metric_bucket().
+ */
 struct klt_metric {
 	uint64_t count, total, max;
-	uint64_t hist[KLT_HIST_BUCKETS];
+	uint64_t *hist;		/* buckets hist_lo .. hist_lo + hist_n - 1; NULL when none */
+	uint8_t hist_lo, hist_n;
 };
 
 /* Totals of one lock class, or of one (class, acquisition stack) pair. */
@@ -100,9 +106,13 @@ int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const stru
 void klt_stats_free(struct klt_stats *s);
 /* Stable sort, descending by key; ties by acquisitions, then first seen first. */
 void klt_stats_sort(struct klt_stat *e, size_t n, enum klt_stats_key key);
+/* The same order as klt_stats_sort() as indices into e (idx: n entries); 0 or -ENOMEM. */
+int klt_stats_order(const struct klt_stat *e, size_t n, enum klt_stats_key key, size_t *idx);
 int klt_stats_key_from_name(const char *name); /* -1 if unknown */
 const char *klt_stats_key_name(unsigned key);
-void klt_metric_add(struct klt_metric *m, uint64_t v);
+int klt_metric_add(struct klt_metric *m, uint64_t v); /* 0 or -ENOMEM (m unchanged) */
+uint64_t klt_metric_bucket(const struct klt_metric *m, unsigned bucket); /* count in a bucket */
+void klt_metric_free(struct klt_metric *m);
 unsigned klt_hist_bucket(uint64_t v);
 uint64_t klt_hist_lo(unsigned bucket); /* smallest value of the bucket */
 uint64_t klt_hist_hi(unsigned bucket); /* largest value of the bucket */

@@ -275,6 +275,12 @@ static int decode(struct parser *p, const char *s, size_t len, size_t col, const
 			return perr(p, col + i, "bad escape '%s' in %s (expected \\xHH, not \\x00)",
 				    show(s + i, len - i < 4 ? len - i : 4, b, sizeof(b)), what);
 		}
+		if (!c) {
+			/* names are C strings: \x00 cannot be written either */
+			free(d);
+			return perr(p, col + i, "NUL byte in %s (a name ends at its first NUL: leave "
+				    "it out)", what);
+		}
 		if (c < 0x20 || c == 0x7f) {
 			free(d);
 			return perr(p, col + i, "control character 0x%02x in %s (write it as \\x%02x)",

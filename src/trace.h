@@ -18,6 +18,10 @@
 #define KLT_TRACE_MAGIC "KLTRACE\0" /* 8 bytes at offset 0 of a binary trace */
 #define KLT_FORMAT_VERSION 1
 #define KLT_MAX_COUNTERS 32
+/* Largest text-form trace klt_trace_load() reads (docs/text-format.md); the binary form has none. */
+#define KLT_TEXT_MAX_BYTES ((size_t)256 << 20)
+/* Largest rules file the command line reads (docs/rules.md). */
+#define KLT_RULES_MAX_BYTES ((size_t)1 << 20)
 
 /* Header strings. Empty string = unknown. */
 struct klt_trace_info {
@@ -109,6 +113,12 @@ int klt_text_parse(const char *buf, size_t len, const char *name, struct klt_tra
 int klt_text_write(FILE *f, struct klt_trace *t);
 /* Either form, detected by the magic. */
 int klt_trace_load(const char *path, struct klt_trace *t, struct klt_err *err);
+/*
+ * Is this (the first bytes of a file) certainly not text? A description ("an ELF file", "gzip
+ * data", "binary data: a NUL byte", ...) or NULL. *bad_off: offset of the offending byte, or
+ * SIZE_MAX when a file signature matched.
+ */
+const char *klt_sniff_not_text(const void *buf, size_t n, size_t *bad_off);
 
 /* Writer flags */
 #define KLT_W_FORCE (1u << 0) /* overwrite an existing file (never follows symlinks either way) */

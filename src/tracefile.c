@@ -991,52 +991,118 @@ int klt_trace_read_buf(const void *buf, size_t len, const char *name, struct klt
 	return read_src(&s, name, t, err);
 }
 
-/* Whole file into memory (for pipes and the text form). */
-static int slurp(int fd, const char *path, char **out, size_t *outlen, struct klt_err *err)
+/*
+ * What a file that is not a trace looks like, from its first bytes: a name for the message, or
+ * NULL when it may be the text form. *bad_off: the offset of the byte that gave it away, SIZE_MAX
+ * for a known file signature. The first SNIFF_BYTES of text have no NUL and no control bytes but
+ * tab, newline, carriage return, vertical tab and form feed.
+ */
+const char *klt_sniff_not_text(const void *buf, size_t n, size_t *bad_off)
 {
-	struct bbuf b = { 0 };
+	const uint8_t *p = buf;
 
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *what;
+	} known[] = {
+		{ "\x7f" "ELF", 4, "an ELF file" },
+		{ "\x1f\x8b", 2, "gzip data" },
+		{ "\x28\xb5\x2f\xfd", 4, "zstd data" },
+		{ "\xfd" "7zXZ\0", 6, "xz data" },
+		{ "BZh", 3, "bzip2 data" },
+		{ "PK\x03\x04", 4, "a zip archive" },
+		{ "PERFILE2", 8, "a perf.data file" },
+		{ "\x89PNG", 4, "a PNG image" },
+		{ "%PDF", 4, "a PDF document" },
+	};
+
+	*bad_off = SIZE_MAX;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (n >= known[i].len && !memcmp(p, known[i].magic, known[i].len))
+			return known[i].what;
+	}
+	if (n >= 263 && !memcmp(p + 257, "ustar", 5))
+		return "a tar archive";
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\v' &&
+		    p[i] != '\f') {
+			*bad_off = i;
+			return p[i] ? "binary data: a control byte" : "binary data: a NUL byte";
+		}
+	}
+	return NULL;
+}
+
+/* read() until n bytes or EOF; bytes read, or -errno. */
+static ssize_t read_full(int fd, uint8_t *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (!r)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * The rest of the stream after the first b->len bytes, into b, at most max bytes in all
+ * (SIZE_MAX: no limit). -EFBIG when there is more.
+ */
+static int slurp(int fd, const char *path, struct bbuf *b, size_t max, struct klt_err *err)
+{
 	for (;;) {
-		uint8_t *p = bb_reserve(&b, 65536);
+		size_t step = 65536;
+		uint8_t *p;
 		ssize_t r;
 
+		if (max != SIZE_MAX && step > max + 1 - b->len)
+			step = max + 1 - b->len; /* one byte more than allowed tells "too big" */
+		p = bb_reserve(b, step);
 		if (!p) {
-			free(b.p);
 			set_err(err, "%s: read: %s", path, strerror(ENOMEM));
 			return -ENOMEM;
 		}
-		b.len -= 65536;
-		r = read(fd, p, 65536);
+		b->len -= step;
+		r = read(fd, p, step);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			r = -errno;
-			free(b.p);
 			set_err(err, "%s: read: %s", path, strerror((int)-r));
 			return (int)r;
 		}
 		if (!r)
-			break;
-		b.len += (size_t)r;
+			return 0;
+		b->len += (size_t)r;
+		if (b->len > max)
+			return -EFBIG;
 	}
-	*out = (char *)b.p;
-	*outlen = b.len;
-	if (!b.p) {
-		*out = malloc(1);
-		if (!*out) {
-			set_err(err, "%s: read: %s", path, strerror(ENOMEM));
-			return -ENOMEM;
-		}
-	}
-	return 0;
 }
+
+static int too_big(const char *path, struct klt_err *err)
+{
+	set_err(err, "%s: larger than the %u MiB limit of the text form (split it, or use the "
+		"binary form, which has none)", path, (unsigned)(KLT_TEXT_MAX_BYTES >> 20));
+	return -EFBIG;
+}
+
+#define SNIFF_BYTES 4096
 
 static int read_fd(int fd, const char *path, struct klt_trace *t, struct klt_err *err, bool text_ok)
 {
+	struct bbuf b = { 0 };
 	struct stat st;
-	char magic[8];
-	char *data = NULL;
-	size_t len = 0;
+	const char *what;
+	size_t bad;
 	ssize_t r;
 	int ret;
 
@@ -1045,34 +1111,64 @@ static int read_fd(int fd, const char *path, struct klt_trace *t, struct klt_err
 		set_err(err, "%s: stat: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (S_ISREG(st.st_mode)) {
-		do {
-			r = pread(fd, magic, sizeof(magic), 0);
-		} while (r < 0 && errno == EINTR);
-		if (r < 0) {
-			ret = -errno;
-			set_err(err, "%s: read: %s", path, strerror(-ret));
-			return ret;
-		}
-		if (r == (ssize_t)sizeof(magic) && !memcmp(magic, KLT_TRACE_MAGIC, 8)) {
+	if (S_ISDIR(st.st_mode)) {
+		set_err(err, "%s: is a directory, not a kvmlocktrace recording", path);
+		return -EISDIR;
+	}
+	/* the first bytes decide what this is, before anything large is read */
+	if (!bb_reserve(&b, SNIFF_BYTES)) {
+		set_err(err, "%s: read: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	r = read_full(fd, b.p, SNIFF_BYTES);
+	if (r < 0) {
+		free(b.p);
+		set_err(err, "%s: read: %s", path, strerror((int)-r));
+		return (int)r;
+	}
+	b.len = (size_t)r;
+	if (b.len >= 8 && !memcmp(b.p, KLT_TRACE_MAGIC, 8)) {
+		if (S_ISREG(st.st_mode)) {
 			/* streamed: peak memory is the events array plus one chunk */
 			struct src s = { .fd = fd, .len = (uint64_t)st.st_size };
 
+			free(b.p);
 			ret = read_src(&s, path, t, err);
 			free(s.scratch);
 			return ret;
 		}
-	}
-	ret = slurp(fd, path, &data, &len, err);
-	if (ret)
+		/* a pipe: the binary form has no size limit (every chunk is bounded) */
+		ret = slurp(fd, path, &b, SIZE_MAX, err);
+		if (!ret)
+			ret = klt_trace_read_buf(b.p, b.len, path, t, err);
+		free(b.p);
 		return ret;
-	if (len >= 8 && !memcmp(data, KLT_TRACE_MAGIC, 8))
-		ret = klt_trace_read_buf(data, len, path, t, err);
-	else if (text_ok)
-		ret = klt_text_parse(data, len, path, t, err);
-	else
-		ret = klt_trace_read_buf(data, len, path, t, err);
-	free(data);
+	}
+	what = klt_sniff_not_text(b.p, b.len, &bad);
+	if (what && bad != SIZE_MAX)
+		set_err(err, "%s: offset %zu: not a kvmlocktrace recording (%s)", path, bad, what);
+	else if (what)
+		set_err(err, "%s: not a kvmlocktrace recording (looks like %s)", path, what);
+	if (!what && !text_ok) {
+		/* the binary reader's own message for a short file or another magic */
+		ret = klt_trace_read_buf(b.p, b.len, path, t, err);
+		free(b.p);
+		return ret;
+	}
+	if (what) {
+		free(b.p);
+		return -EINVAL;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > KLT_TEXT_MAX_BYTES) {
+		free(b.p);
+		return too_big(path, err);
+	}
+	ret = slurp(fd, path, &b, KLT_TEXT_MAX_BYTES, err);
+	if (ret == -EFBIG)
+		ret = too_big(path, err);
+	if (!ret)
+		ret = klt_text_parse((const char *)b.p, b.len, path, t, err);
+	free(b.p);
 	return ret;
 }
 

@@ -1336,6 +1336,24 @@ static void test_enomem(void **state)
 }
 #endif
 
+/* lg_lock_find: the hashed lookup renderers use agrees with a scan of every lock. */
+static void test_lock_find(void **state)
+{
+	struct fx *x = fx_new(NULL);
+
+	(void)state;
+	for (uint64_t i = 0; i < 3000; i++) {
+		lock(x, 1, LA + 0x40 * i, MX, W, 0x10, KLT_NO_STACK);
+		unlock(x, 1, LA + 0x40 * i);
+	}
+	assert_int_equal(lg_nlocks(x->e), 3000);
+	for (size_t i = 0; i < lg_nlocks(x->e); i++)
+		assert_int_equal(lg_lock_find(x->e, lg_lock_at(x->e, i)->addr), (int64_t)i);
+	assert_int_equal(lg_lock_find(x->e, LA + 1), -1);
+	assert_int_equal(lg_lock_find(x->e, 0), -1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1361,6 +1379,7 @@ int main(void)
 		cmocka_unit_test(test_random_dag_then_back_edge),
 		cmocka_unit_test(test_long_chain_cycle),
 		cmocka_unit_test(test_enomem),
+		cmocka_unit_test(test_lock_find),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -336,6 +336,52 @@ static void test_shipped_kvm_rules(void **state)
 	klt_rules_free(&r);
 }
 
+/* A UTF-8 byte order mark before line 1 is skipped, not read as part of 'order'. */
+static void test_bom(void **state)
+{
+	struct klt_rules r = { 0 };
+	char err[256];
+
+	assert_int_equal(parse_str("\xef\xbb\xbforder a > b\n", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.v[0].outer, "a");
+	assert_string_equal(r.v[0].text, "order a > b");
+	klt_rules_free(&r);
+	/* only at the very start */
+	expect_error("order a > b\n\xef\xbb\xbforder c > d\n", "t.rules:2:1: unknown directive");
+}
+
+/* a > b and b > a where both apply: refused with both lines; disjoint kernels are fine. */
+static void test_contradiction(void **state)
+{
+	struct klt_rules r = { 0 };
+	char err[256];
+
+	expect_error("order a > b\n\norder b > a\n",
+		     "t.rules:3:1: 'b > a' contradicts 'a > b' at t.rules:1 (both apply");
+	expect_error("order x > a > y > b\norder b > a kernel 6.1\n",
+		     "t.rules:2:1: 'b > a' contradicts 'a > b' at t.rules:1");
+	expect_error("order a > b kernel 6.1..6.5\norder b > a kernel 6.5..\n",
+		     "t.rules:2:1: 'b > a' contradicts");
+	expect_error("order b > a kernel ..6.4\norder c > d\norder a > b kernel 6.2\n",
+		     "t.rules:3:1: 'a > b' contradicts 'b > a' at t.rules:1");
+	assert_int_equal(parse_str("order a > b kernel 6.1..6.4\norder b > a kernel 6.5..\n"
+				   "order a > b kernel ..6.0\norder a > b\n", &r, err, sizeof(err)),
+			 -EINVAL); /* the unscoped one overlaps 6.5.. */
+	assert_int_equal(r.n, 0);
+	assert_int_equal(parse_str("order a > b kernel 6.1..6.4\norder b > a kernel 6.5..\n"
+				   "order a > b kernel ..6.0\norder c > a\n", &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.n, 4);
+	/* across files of one set: the second file is refused and names the first */
+	assert_int_equal(klt_rules_parse("order a > c\n", 12, "u.rules", &r, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "u.rules:1:1: 'a > c' contradicts 'c > a' at t.rules:4 (both "
+				 "apply to the same kernels)");
+	assert_int_equal(r.n, 4);
+	klt_rules_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +392,8 @@ int main(void)
 		cmocka_unit_test(test_kver_parse),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_shipped_kvm_rules),
+		cmocka_unit_test(test_bom),
+		cmocka_unit_test(test_contradiction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

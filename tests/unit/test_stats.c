@@ -96,10 +96,10 @@ static void test_wait_and_hold(void **state)
 	assert_int_equal(a->hold.total, 2600);
 	assert_int_equal(a->hold.max, 2500);
 	/* 2500 in [2048, 4095], 100 in [64, 127] */
-	assert_int_equal(a->hold.hist[klt_hist_bucket(2500)], 1);
+	assert_int_equal(klt_metric_bucket(&a->hold, klt_hist_bucket(2500)), 1);
 	assert_int_equal(klt_hist_lo(klt_hist_bucket(2500)), 2048);
 	assert_int_equal(klt_hist_hi(klt_hist_bucket(2500)), 4095);
-	assert_int_equal(a->hold.hist[7], 1);
+	assert_int_equal(klt_metric_bucket(&a->hold, 7), 1);
 	assert_int_equal(a->contended, 0);
 	assert_int_equal(f->s.open_holds, 0);
 	unload(f);
@@ -257,6 +257,46 @@ static void test_sort_keys(void **state)
 		assert_int_equal(klt_stats_key_from_name(klt_stats_key_name((unsigned)k)), k);
 	assert_int_equal(klt_stats_key_from_name("nope"), -1);
 	unload(f);
+}
+
+/*
+ * klt_stats_order (used by --stats instead of sorting copies of the large entries) gives the
+ * order klt_stats_sort gives, ties kept in input order; and the in-place permutation of
+ * klt_stats_sort moves every entry intact.
+ */
+static void test_order_matches_sort(void **state)
+{
+	enum { N = 1000 };
+	static struct klt_stat orig[N], sorted[N];
+	static size_t idx[N];
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		memset(&orig[i], 0, sizeof(orig[i]));
+		seed = seed * 1103515245u + 12345u;
+		orig[i].acquisitions = (seed >> 16) % 5; /* many ties */
+		orig[i].hold.total = ((seed >> 8) % 4) * 100;
+		orig[i].hold.count = orig[i].acquisitions;
+		orig[i].hold.max = (seed >> 4) % 3;
+		orig[i].ckey = i; /* identifies the entry */
+	}
+	for (int key = 0; key < KLT_SORT_MAX_KEY; key++) {
+		assert_int_equal(klt_stats_order(orig, N, key, idx), 0);
+		memcpy(sorted, orig, sizeof(orig));
+		klt_stats_sort(sorted, N, key);
+		for (size_t i = 0; i < N; i++) {
+			assert_memory_equal(&sorted[i], &orig[idx[i]], sizeof(sorted[i]));
+			if (i) {
+				/* a tie (the pair reversed stays reversed): input order kept */
+				struct klt_stat two[2] = { sorted[i], sorted[i - 1] };
+
+				klt_stats_sort(two, 2, key);
+				if (two[0].ckey == sorted[i].ckey)
+					assert_true(sorted[i - 1].ckey < sorted[i].ckey);
+			}
+		}
+	}
 }
 
 static const char *two_paths =
@@ -491,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_open_unmatched_out_of_order),
 		cmocka_unit_test(test_classes_and_stacks),
 		cmocka_unit_test(test_sort_keys),
+		cmocka_unit_test(test_order_matches_sort),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_samples_skip_tracer_frames),
 		cmocka_unit_test(test_folded),

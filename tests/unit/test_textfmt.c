@@ -564,6 +564,68 @@ static void test_binary_text_binary(void **state)
 	klt_trace_free(&b);
 }
 
+/*
+ * Every byte value in a command name, a lock name, a module name and a counter name: what the
+ * writer escapes, the parser reads back to the same bytes. NUL ends a name (a comm's bytes after
+ * its first NUL are not represented), and the parser's message for a raw NUL says so instead of
+ * suggesting an escape it rejects.
+ */
+static void test_every_byte_round_trip(void **state)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		struct klt_trace a, b;
+		struct klt_event e = { .type = KLT_EV_ACQUIRED, .kind = KLT_LK_MUTEX, .ts = 10,
+				       .pid = 1, .tid = 1, .lock = 0x5000, .stack_id = KLT_NO_STACK };
+		char name[4] = { 'n', (char)c, 'x', 0 }, mod[3] = { 'm', (char)c, 0 };
+		char ctr[3] = { 'k', (char)c, 0 }, want[KLT_COMM_LEN] = { 'a' };
+		struct klt_err err;
+		char *text;
+
+		e.comm[0] = 'a';
+		e.comm[1] = (char)c;
+		e.comm[2] = 'z';
+		if (c) {
+			want[1] = (char)c;
+			want[2] = 'z';
+		}
+		klt_trace_init(&a);
+		assert_int_equal(klt_symtab_add(a.syms, 0x5000, 0, 'D', name, mod), 0);
+		assert_int_equal(klt_trace_add_counter(&a, ctr, 7), 0);
+		assert_int_equal(klt_trace_add_event(&a, &e), 0);
+		text = write_text(&a);
+		klt_trace_init(&b);
+		memset(&err, 0, sizeof(err));
+		if (klt_text_parse(text, strlen(text), "bytes", &b, &err))
+			fail_msg("byte 0x%02x: %s\n%s", c, err.msg, text);
+		assert_int_equal(b.nevents, 1);
+		if (memcmp(b.events[0].comm, want, KLT_COMM_LEN))
+			fail_msg("byte 0x%02x: comm differs after a round trip:\n%s", c, text);
+		assert_int_equal(klt_symtab_count(b.syms), 1);
+		assert_string_equal(klt_symtab_at(b.syms, 0)->name, name);
+		assert_string_equal(klt_symtab_at(b.syms, 0)->module, mod);
+		assert_int_equal(b.ncounters, 1);
+		assert_int_equal(strncmp(b.counters[0].name, ctr, sizeof(b.counters[0].name)), 0);
+		free(text);
+		klt_trace_free(&a);
+		klt_trace_free(&b);
+	}
+	/* a raw NUL: the message names it without suggesting the rejected \x00 */
+	{
+		static const char raw[] = "1/a\0b lock x mutex\n";
+		struct klt_trace t;
+		struct klt_err err;
+
+		klt_trace_init(&t);
+		memset(&err, 0, sizeof(err));
+		assert_true(klt_text_parse(raw, sizeof(raw) - 1, "scn.txt", &t, &err) < 0);
+		assert_string_equal(err.msg, "scn.txt:1:4: NUL byte in command name (a name ends at "
+					     "its first NUL: leave it out)");
+		klt_trace_free(&t);
+	}
+	expect_error("1/a\\x00b lock x mutex\n",
+		     "scn.txt:1:4: bad escape '\\x00' in command name (expected \\xHH, not \\x00)");
+}
+
 /* Arbitrary bytes and mutations of valid text: no crash, no hang, error or success. */
 static void test_garbage(void **state)
 {
@@ -638,6 +700,7 @@ int main(void)
 		cmocka_unit_test(test_binary_text_binary),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_scale),
+		cmocka_unit_test(test_every_byte_round_trip),
 	};
 
 	return cmocka_run_group_tests_name("textfmt", tests, NULL, NULL);
