@@ -334,6 +334,17 @@ static json_object *jsummary(struct jb *b, const struct klt_view *v)
 	}
 	jadd(b, o, "findings", jint(nf));
 	jadd(b, o, "findings_by_kind", byk);
+	{
+		/* the verdict's other half: clean only if complete (docs/trace-format.md) */
+		char why[256];
+		bool complete = klt_trace_completeness(v->trace, why, sizeof(why)) == KLT_COMPLETE;
+
+		jadd(b, o, "complete", json_object_new_boolean(complete));
+		if (complete)
+			jadd_null(b, o, "incomplete");
+		else
+			jadd(b, o, "incomplete", json_object_new_string(why));
+	}
 	return o;
 }
 

@@ -60,6 +60,11 @@ expect_exit "check after text -> binary again" 4 "incomplete recording: .*trace_
 if grep -q "WARNING: trace_truncated = 1" "$tmp/cut2.out"; then
 	ok "report warns about the truncation"
 else nok "no truncation warning in the report"; show "$tmp/cut2.out"; fi
+"$KLT" check --no-rules "$tmp/cut2.klt" --format json >"$tmp/cut2.json" 2>/dev/null
+if jq -e '.summary.complete == false and (.summary.incomplete | test("cut off"))' "$tmp/cut2.json" >/dev/null &&
+   tests/unit/validate-json.sh "$tmp/cut2.json" >/dev/null 2>&1; then
+	ok "JSON summary: complete false, incomplete says why (schema-valid)"
+else nok "JSON summary of a cut-off recording"; jq -c .summary "$tmp/cut2.json" 2>&1 | quote; fi
 # the complete recording still has a verdict
 expect_exit "check of the complete recording" 0 "" "$KLT" check --no-rules "$tmp/full.klt"
 
