@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Never a false clean, command-line side: every rejected option, unknown name or unusable input
+# ends in one line that names the option or file, with exit 2; help exits 0. No root needed.
+set -u
+cd "$(dirname "$0")/.."
+B=${KLT_BUILD:-build}
+KLT=${KLT:-$B/kvmlocktrace}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. tests/lib/tap.sh
+ex=examples/kvm-6.5-srcu-hotplug-deadlock.klt
+
+# expect_err DESCRIPTION RC REGEX COMMAND...: exit RC, exactly one line on stderr matching REGEX
+expect_err() {
+	local d=$1 want=$2 re=$3 rc
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+	if [ "$rc" = "$want" ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qE -- "$re" "$tmp/err"; then
+		ok "$d: exit $rc, '$(cat "$tmp/err")'"
+	else
+		nok "$d: exit $rc (expected $want), stderr:"; head -5 "$tmp/err" | quote
+	fi
+}
+
+# vmtest --help: the harness's usage on stdout, exit 0 (no QEMU needed)
+"$KLT" vmtest --help >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc = 0 ] && grep -q -- '--kernel' "$tmp/out" && [ ! -s "$tmp/err" ]; then
+	ok "vmtest --help: usage on stdout, exit 0"
+else nok "vmtest --help: rc=$rc"; head -3 "$tmp/err" | quote; fi
+"$KLT" vmtest --bogus >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc = 2 ] && head -1 "$tmp/err" | grep -q 'unknown option --bogus'; then
+	ok "vmtest --bogus: usage error on stderr, exit 2"
+else nok "vmtest --bogus: rc=$rc"; head -3 "$tmp/err" | quote; fi
+
+echo "1..$n"
