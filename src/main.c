@@ -575,6 +575,21 @@ static int cmd_analyse(struct env *env)
 		have_stats = true;
 	}
 
+	if (env->focus) {
+		/* before the output file exists: a name that matches nothing is a usage error */
+		struct klt_view fv = { .eng = eng, .trace = &trace, .redact = env->redact };
+		struct klt_dot_opts fo = { .classes = !env->instances, .focus = env->focus };
+
+		rc = klt_render_dot_focus_check(&fv, &fo);
+		if (rc) {
+			if (rc == -ENOENT)
+				fprintf(stderr, "kvmlocktrace: --focus: no lock or class named '%s' in "
+						"%s\n", env->focus, env->input);
+			else
+				fprintf(stderr, "kvmlocktrace: --focus: %s\n", strerror(-rc));
+			goto out;
+		}
+	}
 	out = env->format == FMT_PERF_DATA ? NULL : open_output(env->output, env->force);
 	if (!out && env->format != FMT_PERF_DATA)
 		goto out;

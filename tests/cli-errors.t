@@ -33,4 +33,16 @@ if [ $rc = 2 ] && head -1 "$tmp/err" | grep -q 'unknown option --bogus'; then
 	ok "vmtest --bogus: usage error on stderr, exit 2"
 else nok "vmtest --bogus: rc=$rc"; head -3 "$tmp/err" | quote; fi
 
+# --focus on a name that matches nothing: one line naming the name and the file, no output file
+for f in dot svg; do
+	expect_err "--format $f --focus nosuchlock" 2 \
+		"^kvmlocktrace: --focus: no lock or class named 'nosuchlock' in $ex\$" \
+		"$KLT" report $ex --format $f --focus nosuchlock -o "$tmp/focus.$f"
+	if [ ! -e "$tmp/focus.$f" ]; then ok "--format $f --focus nosuchlock: no output file created"
+	else nok "--format $f --focus nosuchlock: left $tmp/focus.$f"; fi
+done
+if "$KLT" report $ex --format dot --focus 'kvm*' 2>"$tmp/err" | grep -q 'kvm->slots_lock'; then
+	ok "--focus with a glob that matches still draws"
+else nok "--focus 'kvm*'"; quote <"$tmp/err"; fi
+
 echo "1..$n"
