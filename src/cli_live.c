@@ -5,6 +5,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ struct live_env {
 	bool quiet;
 	char **cmd;
 };
+
+/* --duration's bound: one year, so a mistyped number is refused rather than meaning "forever" */
+#define MAX_DURATION_S (365.0 * 24 * 3600)
 
 struct cb_count {
 	uint64_t addr;
@@ -114,7 +118,8 @@ static int cb_event(void *ctx, const struct klt_event *ev)
 }
 
 static const struct argp_option live_opts[] = {
-	{ "duration", 'd', "SECS", 0, "Trace for SECS seconds (default: until Ctrl-C or CMD exits)", 0 },
+	{ "duration", 'd', "SECS", 0, "Trace for SECS seconds, at most 31536000 (one year); default: "
+				      "until Ctrl-C or CMD exits", 0 },
 	{ "all", 'a', NULL, 0, "Trace every mutex/rwsem, not only the KVM/CPU-hotplug scope", 0 },
 	{ "full-events", 'F', NULL, 0, "Record every in-scope acquisition and release with its stack, "
 					"not only watched locks: what report --stats, folded, perf-script "
@@ -141,10 +146,13 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'd':
+		errno = 0;
 		e->duration = strtod(arg, &end);
-		if (*end || e->duration <= 0)
-			klt_usage_error(state, "--duration: expected a positive number of seconds, got '%s'",
-				   arg);
+		/* no inf, nan, overflow or a value only a typo gives */
+		if (errno || *end || !*arg || !isfinite(e->duration) || e->duration <= 0 ||
+		    e->duration > MAX_DURATION_S)
+			klt_usage_error(state, "--duration: expected a number of seconds > 0 and at most "
+					  "31536000 (one year), got '%s'", arg);
 		break;
 	case 'a': e->all = true; break;
 	case 'F': e->full_events = true; break;

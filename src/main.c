@@ -62,6 +62,8 @@ struct env {
 	bool hist;
 	int weight;	/* enum klt_weight */
 	const char *lock_glob;
+	const char *stats_only; /* --sort/--top/--hist given: the first, for the error */
+	bool weight_set;
 };
 
 const char *argp_program_version = "kvmlocktrace " KLT_VERSION;
@@ -132,8 +134,8 @@ static const struct argp_option analyse_opts[] = {
 	{ "top", OPT_TOP, "N", 0, "stats: show the top N lock classes (default 20, 0 = all)", 1 },
 	{ "hist", OPT_HIST, NULL, 0, "stats: log2 histograms of wait and hold times", 1 },
 	{ "weight", OPT_WEIGHT, "W", 0, "folded, perf-script, perf-data: hold (default), wait or count", 1 },
-	{ "lock", OPT_LOCK, "GLOB", 0, "folded, perf-script, chrome: only lock classes matching GLOB",
-	  1 },
+	{ "lock", OPT_LOCK, "GLOB", 0, "folded, perf-script, perf-data, chrome: only lock classes "
+				     "matching GLOB", 1 },
 	{ 0 },
 };
 
@@ -165,6 +167,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		env->stats = true;
 		break;
 	case OPT_SORT:
+		env->stats_only = env->stats_only ?: "--sort";
 		env->sort = klt_stats_key_from_name(arg);
 		if (env->sort < 0)
 			klt_usage_error(state, "--sort: unknown key '%s' (expected acq, contended, wait, "
@@ -177,17 +180,21 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		n = strtoul(arg, &end, 10);
 		if (errno || *end || !*arg || arg[0] == '-' || n > 1000000)
-			klt_usage_error(state, "--top: expected a number 0..1000000, got '%s'", arg);
+			klt_usage_error(state, "--top: expected a whole number 0..1000000, got '%s'",
+					arg);
 		env->top = (unsigned)n;
+		env->stats_only = env->stats_only ?: "--top";
 		break;
 	}
 	case OPT_HIST:
 		env->hist = true;
+		env->stats_only = env->stats_only ?: "--hist";
 		break;
 	case OPT_WEIGHT:
 		env->weight = klt_weight_from_name(arg);
 		if (env->weight < 0)
 			klt_usage_error(state, "--weight: expected hold, wait or count, got '%s'", arg);
+		env->weight_set = true;
 		break;
 	case OPT_LOCK:
 		env->lock_glob = arg;
@@ -242,6 +249,20 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 			klt_usage_error(state, "--rules and --no-rules exclude each other");
 		if (env->focus && env->format != FMT_DOT && env->format != FMT_SVG)
 			klt_usage_error(state, "--focus applies to --format dot and svg only");
+		if (env->instances && env->format != FMT_DOT && env->format != FMT_SVG)
+			klt_usage_error(state, "--instances applies to --format dot and svg only");
+		if (env->stats_only && !env->stats)
+			klt_usage_error(state, "%s needs --stats (it sorts, cuts or adds histograms to "
+					  "the statistics table)", env->stats_only);
+		/* the sample exports; chrome draws hold intervals, whatever the weight */
+		if (env->weight_set && env->format != FMT_FOLDED &&
+		    env->format != FMT_PERF_SCRIPT && env->format != FMT_PERF_DATA)
+			klt_usage_error(state, "--weight applies to --format folded, perf-script and "
+					  "perf-data only");
+		if (env->lock_glob && env->format != FMT_FOLDED && env->format != FMT_PERF_SCRIPT &&
+		    env->format != FMT_PERF_DATA && env->format != FMT_CHROME)
+			klt_usage_error(state, "--lock applies to --format folded, perf-script, "
+					  "perf-data and chrome only");
 		if (env->findings_only && env->format != FMT_JSON)
 			klt_usage_error(state, "--findings-only applies to --format json only (text "
 					  "reports are findings and a summary already)");

@@ -45,4 +45,39 @@ if "$KLT" report $ex --format dot --focus 'kvm*' 2>"$tmp/err" | grep -q 'kvm->sl
 	ok "--focus with a glob that matches still draws"
 else nok "--focus 'kvm*'"; quote <"$tmp/err"; fi
 
+# --duration: finite, positive, at most one year (a typo must not mean "forever"); timeout:
+# an accepted value would trace until killed
+for d in 99999999999999999999 inf nan -inf 1e400 31536001 0 -1 '' 5s; do
+	expect_err "--duration '$d'" 2 "^kvmlocktrace record: --duration: expected .* 31536000 \(one year\), got '$d'\$" \
+		timeout 20 "$KLT" record --attach tracepoint -o "$tmp/never.klt" -d "$d"
+done
+expect_err "--top 1000001" 2 "^kvmlocktrace report: --top: expected a whole number 0\.\.1000000, got '1000001'\$" \
+	"$KLT" report $ex --stats --top 1000001
+
+# options that only one kind of output uses are refused elsewhere, not silently ignored
+for o in "--top 5" "--sort wait" "--hist"; do
+	# shellcheck disable=SC2086
+	expect_err "$o without --stats" 2 "^kvmlocktrace report: ${o%% *} needs --stats" "$KLT" report $ex $o
+done
+for f in text json dot svg chrome; do
+	expect_err "--weight wait with --format $f" 2 \
+		"^kvmlocktrace report: --weight applies to --format folded, perf-script and perf-data only\$" \
+		"$KLT" report $ex --format $f --weight wait
+done
+for f in text json dot; do
+	expect_err "--lock 'kvm*' with --format $f" 2 "^kvmlocktrace report: --lock applies to --format folded, perf-script, perf-data and chrome only\$" \
+		"$KLT" report $ex --format $f --lock 'kvm*'
+done
+for f in text json folded; do
+	expect_err "--instances with --format $f" 2 "^kvmlocktrace report: --instances applies to --format dot and svg only\$" \
+		"$KLT" report $ex --format $f --instances
+done
+# and accepted where they are used
+for a in "--stats --top 5 --sort wait --hist" "--format folded --weight wait --lock kvm*" \
+	"--format chrome --lock kvm*" "--format dot --instances"; do
+	# shellcheck disable=SC2086
+	if "$KLT" report $ex $a >/dev/null 2>"$tmp/err"; then ok "accepted: $a"
+	else nok "refused: $a"; quote <"$tmp/err"; fi
+done
+
 echo "1..$n"
