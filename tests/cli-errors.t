@@ -80,4 +80,22 @@ for a in "--stats --top 5 --sort wait --hist" "--format folded --weight wait --l
 	else nok "refused: $a"; quote <"$tmp/err"; fi
 done
 
+# control bytes in names (escape sequences, newlines, DEL) are written as \xNN in every
+# human-readable output: the text report (also the live findings printer) and --stats
+fx=tests/fixtures/control-bytes.txt
+raw_ctl() { tr -d '\n' <"$1" | LC_ALL=C grep -c '[[:cntrl:]]'; }
+for a in "" "--stats" "--stats --hist --top 0"; do
+	# shellcheck disable=SC2086
+	"$KLT" report $fx $a >"$tmp/ctl.out" 2>/dev/null
+	c=$(raw_ctl "$tmp/ctl.out")
+	if [ "$c" = 0 ] && grep -qF 'a\x1b[31m' "$tmp/ctl.out" && grep -qF 'b\x0aWARNING: fake\x7f' "$tmp/ctl.out"; then
+		ok "report ${a:-(text)}: no raw control byte, names written as \\xNN"
+	else nok "report ${a:-(text)}: $c lines with raw control bytes"; cat -v "$tmp/ctl.out" | head -20 | quote; fi
+done
+"$KLT" report $fx >"$tmp/ctl.out" 2>/dev/null
+if grep -qF '101/evil\x1b]0;x\x07' "$tmp/ctl.out" && grep -qF 'path\x0d_one+0x30' "$tmp/ctl.out" &&
+   [ "$(grep -c '^WARNING' "$tmp/ctl.out")" = 1 ]; then
+	ok "report: task and frame names escaped; a newline in a name forges no WARNING line"
+else nok "report: task/frame names"; cat -v "$tmp/ctl.out" | head -20 | quote; fi
+
 echo "1..$n"
