@@ -37,6 +37,7 @@ struct live_env {
 	const char *rules_path;
 	bool no_rules;
 	bool quiet;
+	bool verbose;
 	char **cmd;
 };
 
@@ -133,6 +134,7 @@ static const struct argp_option live_opts[] = {
 	{ "rules", 'r', "FILE", 0, "Lock-order rules (default: installed rules/kvm.rules)", 0 },
 	{ "no-rules", 'R', NULL, 0, "Check no documented-order rules", 0 },
 	{ "quiet", 'q', NULL, 0, "Do not print findings as they are found", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's log (BPF load and attach details) on stderr", 0 },
 	{ "btf", 'B', "FILE", 0, "BTF (or vmlinux) of the running kernel, if it exposes none", 0 },
 	{ "symbols", 'S', "FILE", 0, "System.map or vmlinux of the running kernel: names static "
 				     "locks when kallsyms has no data symbols", 0 },
@@ -175,6 +177,7 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'r': e->rules_path = arg; break;
 	case 'R': e->no_rules = true; break;
 	case 'q': e->quiet = true; break;
+	case 'v': e->verbose = true; break;
 	case 'B': e->btf = arg; break;
 	case 'S': e->symbols = arg; break;
 	case ARGP_KEY_ARGS:
@@ -261,7 +264,7 @@ static int run_live(struct live_env *env)
 	struct klt_tracer_cbs cbs = { cb_sym, cb_stack, cb_event, &l };
 	struct klt_tracer_opts o = {
 		.attach = env->attach, .all = env->all, .full_events = env->full_events, .pid = env->pid, .user = env->user,
-		.btf = env->btf, .symbols = env->symbols,
+		.btf = env->btf, .symbols = env->symbols, .verbose = env->verbose,
 	};
 	struct klt_counter counters[KLT_MAX_COUNTERS];
 	struct klt_err err;
@@ -476,8 +479,33 @@ int klt_cmd_live(int argc, char **argv, bool record)
 	return run_live(&env);
 }
 
-int klt_cmd_features(void)
+static error_t parse_features(int key, char *arg, struct argp_state *state)
 {
+	bool *verbose = state->input;
+
+	switch (key) {
+	case 'v':
+		*verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		klt_usage_error(state, "unexpected argument '%s'", arg);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int klt_cmd_features(int argc, char **argv)
+{
+	static const struct argp_option opts[] = {
+		{ "verbose", 'v', NULL, 0, "Show libbpf's log of the probes on stderr", 0 },
+		{ 0 },
+	};
+	struct argp argp = { .options = opts, .parser = parse_features,
+			     .doc = "What this kernel allows and which attach mode auto would "
+				    "choose." };
+	bool verbose = false;
+
 	struct klt_features f;
 	struct klt_symtab *st = klt_symtab_new();
 	static const char *const kvm_fns[] = {
@@ -490,14 +518,21 @@ int klt_cmd_features(void)
 		"cpu_hotplug_lock", "kvm_lock", "kvm_usage_lock", "kvm_count_lock",
 	};
 
+	if (argp_parse(&argp, argc, argv, 0, NULL, &verbose)) {
+		klt_symtab_free(st);
+		return KLT_EXIT_INPUT;
+	}
 	if (!st)
 		return KLT_EXIT_INPUT;
+	klt_tracer_set_verbose(verbose);
 	klt_features_probe(&f);
 	klt_kallsyms_load(st, "/proc/kallsyms", NULL);
 	printf("kernel:       %s\n", f.kernel_release);
 	printf("BTF:          %s\n", f.btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
 	printf("fentry/fexit: %s", f.fentry ? "yes\n" : "no");
-	if (!f.fentry)
+	if (!f.fentry && f.fentry_refused)
+		printf(" (refused by this kernel: EPERM as root)\n");
+	else if (!f.fentry)
 		printf(f.btf ? " (trial load: %s)\n" : " (needs the kernel's BTF)\n",
 		       strerror(-f.fentry_err));
 	printf("kprobes:      %s\n", f.kprobe ? "yes" : "no (no kprobe PMU)");

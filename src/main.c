@@ -869,8 +869,12 @@ top_options:
 		argv[1] = name;
 		return klt_cmd_live(argc - 1, argv + 1, true);
 	}
-	if (!strcmp(cmd, "features"))
-		return klt_cmd_features();
+	if (!strcmp(cmd, "features")) {
+		char name[] = "kvmlocktrace features";
+
+		argv[1] = name;
+		return klt_cmd_features(argc - 1, argv + 1);
+	}
 	if (!strcmp(cmd, "trace")) {
 		char name[] = "kvmlocktrace trace";
 
