@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -326,6 +327,8 @@ static int run_live(struct live_env *env)
 
 	/* The traced command waits until the probes are attached. */
 	if (env->cmd && env->cmd[0]) {
+		pid_t parent = getpid();
+
 		if (pipe(go)) {
 			fprintf(stderr, "kvmlocktrace: pipe: %s\n", strerror(errno));
 			goto out;
@@ -338,6 +341,10 @@ static int run_live(struct live_env *env)
 		if (child == 0) {
 			char c;
 
+			/* the command dies with the tracer, even of SIGKILL (nothing would record it
+			 * any more); if we died before prctl, getppid() is no longer us */
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+				_exit(127);
 			close(go[1]);
 			if (read(go[0], &c, 1) != 1)
 				_exit(127);

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,24 +474,43 @@ static const char *find_dot(char *buf, size_t len)
 	return NULL;
 }
 
-/* DOT through `dot -Tsvg` into out: the renderer writes into dot's stdin. */
+static volatile pid_t svg_child;
+
+/* SIGTERM/SIGINT while dot runs: take dot with us, then die of the signal as before */
+static void svg_on_signal(int sig)
+{
+	if (svg_child > 0)
+		kill(svg_child, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* DOT through `dot -Tsvg` into out: the renderer writes into dot's stdin. dot never outlives
+ * us: it gets SIGTERM when we die (PR_SET_PDEATHSIG, even on SIGKILL) or are told to stop. */
 static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 		      const struct klt_dot_opts *dopts)
 {
 	int pfd[2], status, rc;
-	pid_t pid;
+	pid_t pid, rc2, parent = getpid();
 	FILE *w;
 
 	if (fflush(out) || pipe(pfd))
 		return -errno;
+	signal(SIGTERM, svg_on_signal);
+	signal(SIGINT, svg_on_signal);
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
 		return rc;
 	}
 	if (pid == 0) {
+		/* we may have died between fork and prctl: then getppid() is no longer us */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
+			_exit(127);
 		dup2(pfd[0], STDIN_FILENO);
 		dup2(fileno(out), STDOUT_FILENO);
 		close(pfd[0]);
@@ -497,6 +518,7 @@ static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 		execl(dot, "dot", "-Tsvg", (char *)NULL);
 		_exit(127);
 	}
+	svg_child = pid;
 	close(pfd[0]);
 	w = fdopen(pfd[1], "w");
 	if (!w) {
@@ -507,7 +529,12 @@ static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 		if (fclose(w) && !rc)
 			rc = -EIO;
 	}
-	if (waitpid(pid, &status, 0) < 0)
+	while ((rc2 = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	svg_child = 0;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (rc2 < 0)
 		return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		fprintf(stderr, "kvmlocktrace: %s -Tsvg failed (exit %d)\n", dot,

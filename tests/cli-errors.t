@@ -98,4 +98,21 @@ if grep -qF '101/evil\x1b]0;x\x07' "$tmp/ctl.out" && grep -qF 'path\x0d_one+0x30
 	ok "report: task and frame names escaped; a newline in a name forges no WARNING line"
 else nok "report: task/frame names"; cat -v "$tmp/ctl.out" | head -20 | quote; fi
 
+# report --format svg killed while dot runs: dot does not survive it (SIGTERM is forwarded,
+# PR_SET_PDEATHSIG covers SIGKILL). 500 lock classes keep dot busy for seconds.
+"$B/bench/klt-gen" -n 20000 -l 500 -s 7 -o "$tmp/big.klt" 2>/dev/null
+for sig in TERM INT KILL; do
+	rm -f "$tmp/big.svg"
+	"$KLT" report "$tmp/big.klt" --format svg -o "$tmp/big.svg" >/dev/null 2>&1 & p=$!
+	d=
+	for w in $(seq 300); do d=$(pgrep -P $p -x dot) && break; sleep 0.1; done
+	if [ -z "$d" ]; then kill -9 $p 2>/dev/null; wait $p 2>/dev/null
+		nok "report --format svg, SIG$sig: dot never started"; continue; fi
+	sleep 0.3
+	kill -$sig $p; wait $p 2>/dev/null
+	for w in $(seq 20); do kill -0 "$d" 2>/dev/null || break; sleep 0.1; done
+	if ! kill -0 "$d" 2>/dev/null; then ok "report --format svg, SIG$sig while dot runs: no dot left"
+	else nok "report --format svg, SIG$sig: dot $d still running"; kill -9 "$d"; fi
+done
+
 echo "1..$n"

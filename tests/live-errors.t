@@ -67,4 +67,18 @@ if [ -r /sys/kernel/btf/vmlinux ]; then
 	else nok "--btf raw BTF: rc=$rc"; head -5 "$tmp/err" | quote; fi
 else skip "--btf raw BTF: no /sys/kernel/btf/vmlinux"; fi
 
+# record -- CMD killed with SIGKILL: the traced command does not outlive the tracer
+# (PR_SET_PDEATHSIG in the forked child)
+"$KLT" record --attach tracepoint -o "$tmp/k9.klt" -- sleep 100 >/dev/null 2>"$tmp/k9.err" & p=$!
+c=
+for w in $(seq 600); do c=$(pgrep -P $p -x sleep) && break; sleep 0.1; done
+if [ -z "$c" ]; then kill -9 $p 2>/dev/null; wait $p 2>/dev/null
+	nok "record -- sleep 100: the command never started"; head -5 "$tmp/k9.err" | quote
+else
+	kill -9 $p; wait $p 2>/dev/null
+	for w in $(seq 20); do kill -0 "$c" 2>/dev/null || break; sleep 0.1; done
+	if ! kill -0 "$c" 2>/dev/null; then ok "record -- sleep 100, kill -9 of the tracer: sleep is gone"
+	else nok "record -- sleep 100, kill -9: sleep $c still running"; kill -9 "$c"; fi
+fi
+
 echo "1..$n"
