@@ -512,7 +512,6 @@ int klt_cmd_features(int argc, char **argv)
 			     .doc = "What this kernel allows and which attach mode auto would "
 				    "choose." };
 	bool verbose = false;
-
 	struct klt_features f;
 	struct klt_symtab *st = klt_symtab_new();
 	static const char *const kvm_fns[] = {

@@ -1145,7 +1145,9 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 		}
 	}
 	if (err < 0) {
-		snprintf(msg, msglen, "attach: %s", strerror(-err));
+		char e[128];
+
+		snprintf(msg, msglen, "attach: %s", lerr(err, e, sizeof(e)));
 		goto fail;
 	}
 	/* Reload kallsyms: our own programs and trampolines ([bpf]) now have names, so stack
