@@ -52,6 +52,6 @@ void klt_usage_error(const struct argp_state *state, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
 int klt_cmd_live(int argc, char **argv, bool record);
-int klt_cmd_features(void);
+int klt_cmd_features(int argc, char **argv);
 
 #endif

@@ -6,10 +6,12 @@
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,8 +39,12 @@ struct live_env {
 	const char *rules_path;
 	bool no_rules;
 	bool quiet;
+	bool verbose;
 	char **cmd;
 };
+
+/* --duration's bound: one year, so a mistyped number is refused rather than meaning "forever" */
+#define MAX_DURATION_S (365.0 * 24 * 3600)
 
 struct cb_count {
 	uint64_t addr;
@@ -115,7 +121,8 @@ static int cb_event(void *ctx, const struct klt_event *ev)
 }
 
 static const struct argp_option live_opts[] = {
-	{ "duration", 'd', "SECS", 0, "Trace for SECS seconds (default: until Ctrl-C or CMD exits)", 0 },
+	{ "duration", 'd', "SECS", 0, "Trace for SECS seconds, at most 31536000 (one year); default: "
+				      "until Ctrl-C or CMD exits", 0 },
 	{ "all", 'a', NULL, 0, "Trace every mutex/rwsem, not only the KVM/CPU-hotplug scope", 0 },
 	{ "full-events", 'F', NULL, 0, "Record every in-scope acquisition and release with its stack, "
 					"not only watched locks: what report --stats, folded, perf-script "
@@ -129,6 +136,7 @@ static const struct argp_option live_opts[] = {
 	{ "rules", 'r', "FILE", 0, "Lock-order rules (default: installed rules/kvm.rules)", 0 },
 	{ "no-rules", 'R', NULL, 0, "Check no documented-order rules", 0 },
 	{ "quiet", 'q', NULL, 0, "Do not print findings as they are found", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's log (BPF load and attach details) on stderr", 0 },
 	{ "btf", 'B', "FILE", 0, "BTF (or vmlinux) of the running kernel, if it exposes none", 0 },
 	{ "symbols", 'S', "FILE", 0, "System.map or vmlinux of the running kernel: names static "
 				     "locks when kallsyms has no data symbols", 0 },
@@ -142,10 +150,13 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'd':
+		errno = 0;
 		e->duration = strtod(arg, &end);
-		if (*end || e->duration <= 0)
-			klt_usage_error(state, "--duration: expected a positive number of seconds, got '%s'",
-				   arg);
+		/* no inf, nan, overflow or a value only a typo gives */
+		if (errno || *end || !*arg || !isfinite(e->duration) || e->duration <= 0 ||
+		    e->duration > MAX_DURATION_S)
+			klt_usage_error(state, "--duration: expected a number of seconds > 0 and at most "
+					  "31536000 (one year), got '%s'", arg);
 		break;
 	case 'a': e->all = true; break;
 	case 'F': e->full_events = true; break;
@@ -168,6 +179,7 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'r': e->rules_path = arg; break;
 	case 'R': e->no_rules = true; break;
 	case 'q': e->quiet = true; break;
+	case 'v': e->verbose = true; break;
 	case 'B': e->btf = arg; break;
 	case 'S': e->symbols = arg; break;
 	case ARGP_KEY_ARGS:
@@ -254,7 +266,7 @@ static int run_live(struct live_env *env)
 	struct klt_tracer_cbs cbs = { cb_sym, cb_stack, cb_event, &l };
 	struct klt_tracer_opts o = {
 		.attach = env->attach, .all = env->all, .full_events = env->full_events, .pid = env->pid, .user = env->user,
-		.btf = env->btf, .symbols = env->symbols,
+		.btf = env->btf, .symbols = env->symbols, .verbose = env->verbose,
 	};
 	struct klt_counter counters[KLT_MAX_COUNTERS];
 	struct klt_err err;
@@ -323,6 +335,8 @@ static int run_live(struct live_env *env)
 
 	/* The traced command waits until the probes are attached. */
 	if (env->cmd && env->cmd[0]) {
+		pid_t parent = getpid();
+
 		/* go: the command waits for the probes; efd: exec's errno comes back if it fails */
 		if (pipe(go) || pipe2(efd, O_CLOEXEC)) {
 			fprintf(stderr, "kvmlocktrace: pipe: %s\n", strerror(errno));
@@ -335,9 +349,12 @@ static int run_live(struct live_env *env)
 		}
 		if (child == 0) {
 			char c;
-
 			int e;
 
+			/* the command dies with the tracer, even of SIGKILL (nothing would record it
+			 * any more); if we died before prctl, getppid() is no longer us */
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+				_exit(127);
 			close(go[1]);
 			close(efd[0]);
 			if (read(go[0], &c, 1) != 1)
@@ -508,8 +525,32 @@ int klt_cmd_live(int argc, char **argv, bool record)
 	return run_live(&env);
 }
 
-int klt_cmd_features(void)
+static error_t parse_features(int key, char *arg, struct argp_state *state)
 {
+	bool *verbose = state->input;
+
+	switch (key) {
+	case 'v':
+		*verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		klt_usage_error(state, "unexpected argument '%s'", arg);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int klt_cmd_features(int argc, char **argv)
+{
+	static const struct argp_option opts[] = {
+		{ "verbose", 'v', NULL, 0, "Show libbpf's log of the probes on stderr", 0 },
+		{ 0 },
+	};
+	struct argp argp = { .options = opts, .parser = parse_features,
+			     .doc = "What this kernel allows and which attach mode auto would "
+				    "choose." };
+	bool verbose = false;
 	struct klt_features f;
 	struct klt_symtab *st = klt_symtab_new();
 	static const char *const kvm_fns[] = {
@@ -522,6 +563,10 @@ int klt_cmd_features(void)
 		"cpu_hotplug_lock", "kvm_lock", "kvm_usage_lock", "kvm_count_lock",
 	};
 
+	if (argp_parse(&argp, argc, argv, 0, NULL, &verbose)) {
+		klt_symtab_free(st);
+		return KLT_EXIT_INPUT;
+	}
 	if (!may_trace()) {
 		/* trial loads and attaches would all fail: every "no" would be a lie */
 		fprintf(stderr, "kvmlocktrace: permission denied: probing the kernel's tracing "
@@ -531,12 +576,15 @@ int klt_cmd_features(void)
 	}
 	if (!st)
 		return KLT_EXIT_INPUT;
+	klt_tracer_set_verbose(verbose);
 	klt_features_probe(&f);
 	klt_kallsyms_load(st, "/proc/kallsyms", NULL);
 	printf("kernel:       %s\n", f.kernel_release);
 	printf("BTF:          %s\n", f.btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
 	printf("fentry/fexit: %s", f.fentry ? "yes\n" : "no");
-	if (!f.fentry)
+	if (!f.fentry && f.fentry_refused)
+		printf(" (refused by this kernel: EPERM as root)\n");
+	else if (!f.fentry)
 		printf(f.btf ? " (trial load: %s)\n" : " (needs the kernel's BTF)\n",
 		       strerror(-f.fentry_err));
 	printf("kprobes:      %s\n", f.kprobe ? "yes" : "no (no kprobe PMU)");

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +64,8 @@ struct env {
 	bool hist;
 	int weight;	/* enum klt_weight */
 	const char *lock_glob;
+	const char *stats_only; /* --sort/--top/--hist given: the first, for the error */
+	bool weight_set;
 };
 
 const char *argp_program_version = "kvmlocktrace " KLT_VERSION;
@@ -132,8 +136,8 @@ static const struct argp_option analyse_opts[] = {
 	{ "top", OPT_TOP, "N", 0, "stats: show the top N lock classes (default 20, 0 = all)", 1 },
 	{ "hist", OPT_HIST, NULL, 0, "stats: log2 histograms of wait and hold times", 1 },
 	{ "weight", OPT_WEIGHT, "W", 0, "folded, perf-script, perf-data: hold (default), wait or count", 1 },
-	{ "lock", OPT_LOCK, "GLOB", 0, "folded, perf-script, chrome: only lock classes matching GLOB",
-	  1 },
+	{ "lock", OPT_LOCK, "GLOB", 0, "folded, perf-script, perf-data, chrome: only lock classes "
+				     "matching GLOB", 1 },
 	{ 0 },
 };
 
@@ -165,6 +169,7 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		env->stats = true;
 		break;
 	case OPT_SORT:
+		env->stats_only = env->stats_only ?: "--sort";
 		env->sort = klt_stats_key_from_name(arg);
 		if (env->sort < 0)
 			klt_usage_error(state, "--sort: unknown key '%s' (expected acq, contended, wait, "
@@ -177,17 +182,21 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		n = strtoul(arg, &end, 10);
 		if (errno || *end || !*arg || arg[0] == '-' || n > 1000000)
-			klt_usage_error(state, "--top: expected a number 0..1000000, got '%s'", arg);
+			klt_usage_error(state, "--top: expected a whole number 0..1000000, got '%s'",
+					arg);
 		env->top = (unsigned)n;
+		env->stats_only = env->stats_only ?: "--top";
 		break;
 	}
 	case OPT_HIST:
 		env->hist = true;
+		env->stats_only = env->stats_only ?: "--hist";
 		break;
 	case OPT_WEIGHT:
 		env->weight = klt_weight_from_name(arg);
 		if (env->weight < 0)
 			klt_usage_error(state, "--weight: expected hold, wait or count, got '%s'", arg);
+		env->weight_set = true;
 		break;
 	case OPT_LOCK:
 		env->lock_glob = arg;
@@ -242,6 +251,20 @@ static error_t parse_analyse(int key, char *arg, struct argp_state *state)
 			klt_usage_error(state, "--rules and --no-rules exclude each other");
 		if (env->focus && env->format != FMT_DOT && env->format != FMT_SVG)
 			klt_usage_error(state, "--focus applies to --format dot and svg only");
+		if (env->instances && env->format != FMT_DOT && env->format != FMT_SVG)
+			klt_usage_error(state, "--instances applies to --format dot and svg only");
+		if (env->stats_only && !env->stats)
+			klt_usage_error(state, "%s needs --stats (it sorts, cuts or adds histograms to "
+					  "the statistics table)", env->stats_only);
+		/* the sample exports; chrome draws hold intervals, whatever the weight */
+		if (env->weight_set && env->format != FMT_FOLDED &&
+		    env->format != FMT_PERF_SCRIPT && env->format != FMT_PERF_DATA)
+			klt_usage_error(state, "--weight applies to --format folded, perf-script and "
+					  "perf-data only");
+		if (env->lock_glob && env->format != FMT_FOLDED && env->format != FMT_PERF_SCRIPT &&
+		    env->format != FMT_PERF_DATA && env->format != FMT_CHROME)
+			klt_usage_error(state, "--lock applies to --format folded, perf-script, "
+					  "perf-data and chrome only");
 		if (env->findings_only && env->format != FMT_JSON)
 			klt_usage_error(state, "--findings-only applies to --format json only (text "
 					  "reports are findings and a summary already)");
@@ -486,24 +509,43 @@ static const char *find_dot(char *buf, size_t len)
 	return NULL;
 }
 
-/* DOT through `dot -Tsvg` into out: the renderer writes into dot's stdin. */
+static volatile pid_t svg_child;
+
+/* SIGTERM/SIGINT while dot runs: take dot with us, then die of the signal as before */
+static void svg_on_signal(int sig)
+{
+	if (svg_child > 0)
+		kill(svg_child, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* DOT through `dot -Tsvg` into out: the renderer writes into dot's stdin. dot never outlives
+ * us: it gets SIGTERM when we die (PR_SET_PDEATHSIG, even on SIGKILL) or are told to stop. */
 static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 		      const struct klt_dot_opts *dopts)
 {
 	int pfd[2], status, rc;
-	pid_t pid;
+	pid_t pid, rc2, parent = getpid();
 	FILE *w;
 
 	if (fflush(out) || pipe(pfd))
 		return -errno;
+	signal(SIGTERM, svg_on_signal);
+	signal(SIGINT, svg_on_signal);
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
 		return rc;
 	}
 	if (pid == 0) {
+		/* we may have died between fork and prctl: then getppid() is no longer us */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
+			_exit(127);
 		dup2(pfd[0], STDIN_FILENO);
 		dup2(fileno(out), STDOUT_FILENO);
 		close(pfd[0]);
@@ -511,6 +553,7 @@ static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 		execl(dot, "dot", "-Tsvg", (char *)NULL);
 		_exit(127);
 	}
+	svg_child = pid;
 	close(pfd[0]);
 	w = fdopen(pfd[1], "w");
 	if (!w) {
@@ -521,7 +564,12 @@ static int render_svg(FILE *out, const char *dot, const struct klt_view *view,
 		if (fclose(w) && !rc)
 			rc = -EIO;
 	}
-	if (waitpid(pid, &status, 0) < 0)
+	while ((rc2 = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	svg_child = 0;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (rc2 < 0)
 		return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		fprintf(stderr, "kvmlocktrace: %s -Tsvg failed (exit %d)\n", dot,
@@ -611,6 +659,21 @@ static int cmd_analyse(struct env *env)
 		have_stats = true;
 	}
 
+	if (env->focus) {
+		/* before the output file exists: a name that matches nothing is a usage error */
+		struct klt_view fv = { .eng = eng, .trace = &trace, .redact = env->redact };
+		struct klt_dot_opts fo = { .classes = !env->instances, .focus = env->focus };
+
+		rc = klt_render_dot_focus_check(&fv, &fo);
+		if (rc) {
+			if (rc == -ENOENT)
+				fprintf(stderr, "kvmlocktrace: --focus: no lock or class named '%s' in "
+						"%s\n", env->focus, env->input);
+			else
+				fprintf(stderr, "kvmlocktrace: --focus: %s\n", strerror(-rc));
+			goto out;
+		}
+	}
 	if (env->format == FMT_PERF_DATA) {
 		/* a perf.data file is written by src/perfdata.c into the reserved temporary */
 		if (env->output && strcmp(env->output, "-") &&
@@ -897,8 +960,12 @@ top_options:
 		argv[1] = name;
 		return klt_cmd_live(argc - 1, argv + 1, true);
 	}
-	if (!strcmp(cmd, "features"))
-		return klt_cmd_features();
+	if (!strcmp(cmd, "features")) {
+		char name[] = "kvmlocktrace features";
+
+		argv[1] = name;
+		return klt_cmd_features(argc - 1, argv + 1);
+	}
 	if (!strcmp(cmd, "trace")) {
 		char name[] = "kvmlocktrace trace";
 

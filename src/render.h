@@ -42,6 +42,9 @@ struct klt_dot_opts {
 	const char *focus;  /* NULL or a lock/class name: draw only its neighbourhood */
 	unsigned radius;    /* neighbourhood radius for focus (default 1) */
 };
+/* 0 when o->focus (if any) names or matches a lock or class of the graph, else -ENOENT: lets the
+ * command line say so before it creates an output file. */
+int klt_render_dot_focus_check(const struct klt_view *v, const struct klt_dot_opts *o);
 /* Graphviz DOT of the lock graph; cycle edges red, rule-violating edges orange dashed. */
 int klt_render_dot(FILE *f, const struct klt_view *v, const struct klt_dot_opts *o);
 

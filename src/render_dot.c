@@ -270,6 +270,26 @@ static void put_edge(FILE *f, const struct klt_view *v, const struct marks *mk,
 	fprintf(f, "];\n");
 }
 
+int klt_render_dot_focus_check(const struct klt_view *v, const struct klt_dot_opts *o)
+{
+	unsigned level, *dist;
+	size_t nnodes;
+	int err;
+
+	if (!v || !v->eng)
+		return -EINVAL;
+	if (!o || !o->focus)
+		return 0;
+	level = o->classes ? LG_LEVEL_CLASS : LG_LEVEL_INSTANCE;
+	nnodes = level == LG_LEVEL_CLASS ? lg_nclasses(v->eng) : lg_nlocks(v->eng);
+	dist = calloc(nnodes ? nnodes : 1, sizeof(*dist));
+	if (!dist)
+		return -ENOMEM;
+	err = select_nodes(v, level, nnodes, o, dist);
+	free(dist);
+	return err;
+}
+
 int klt_render_dot(FILE *f, const struct klt_view *v, const struct klt_dot_opts *o)
 {
 	struct klt_dot_opts dflt = { .classes = true, .focus = NULL, .radius = 1 };

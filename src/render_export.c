@@ -75,9 +75,10 @@ static const char *stat_name(const struct klt_view *v, const struct klt_stat *e,
 #define W_NAME 26
 static int stats_row(FILE *f, const char *name, const struct klt_stat *e)
 {
-	char nb[W_NAME + 2], t[4][24];
+	char nb[W_NAME + 2], t[4][24], esc[4 * NAME_LEN + 8];
 
-	fit(nb, sizeof(nb), name, W_NAME);
+	/* escaped before it is cut: no terminal escape or line break from a recording */
+	fit(nb, sizeof(nb), klt_render_esc(name, esc, sizeof(esc)), W_NAME);
 	fmt_ns(t[0], sizeof(t[0]), e->wait.count ? e->wait.total / e->wait.count : 0,
 	       e->wait.count);
 	fmt_ns(t[1], sizeof(t[1]), e->wait.max, e->wait.count);

@@ -142,3 +142,46 @@ const char *klt_node_name(const struct klt_view *v, unsigned level, uint32_t nod
 		return klt_class_name(v, node, buf, len);
 	return klt_lock_name(v, node, buf, len);
 }
+
+const char *klt_render_esc(const char *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!len)
+		return buf;
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f) {
+			if (o + 4 >= len) /* never half an escape */
+				break;
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+char *klt_render_esc_inplace(char *buf, size_t len)
+{
+	char tmp[1024];
+
+	if (!len)
+		return buf;
+	for (const char *p = buf; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			klt_render_esc(buf, tmp, len < sizeof(tmp) ? len : sizeof(tmp));
+			memcpy(buf, tmp, strlen(tmp) + 1);
+			break;
+		}
+	}
+	return buf;
+}

@@ -16,4 +16,13 @@ const char *klt_render_hold_name(const struct klt_view *v, const struct lg_hold 
 /* Finding kind as reports spell it (JSON "kind"). */
 const char *klt_render_kind_name(unsigned kind);
 
+/*
+ * Human-readable output (text report, --stats, live findings) must not carry a terminal escape
+ * sequence or a line break from a recording: bytes < 0x20 and 0x7f of s become \xNN in buf (cut
+ * at an escape's boundary when buf is short). JSON and DOT escape in their own syntax.
+ */
+const char *klt_render_esc(const char *s, char *buf, size_t len);
+/* The same, in place (buf holds a NUL-terminated string, len its size). */
+char *klt_render_esc_inplace(char *buf, size_t len);
+
 #endif

@@ -18,6 +18,35 @@
 #define BAR "======================================================\n"
 #define RULE "------------------------------------------------------\n"
 
+/* Every name that comes from a recording is escaped for the terminal (klt_render_esc). */
+static const char *tnode(const struct klt_view *v, unsigned level, uint32_t node, char *buf,
+			 size_t len)
+{
+	klt_node_name(v, level, node, buf, len);
+	return klt_render_esc_inplace(buf, len);
+}
+
+static const char *taddr(const struct klt_view *v, uint64_t addr, char *buf, size_t len)
+{
+	klt_render_addr(v, addr, buf, len);
+	return klt_render_esc_inplace(buf, len);
+}
+
+static const char *tlock(const struct klt_view *v, uint32_t lock_idx, char *buf, size_t len)
+{
+	klt_lock_name(v, lock_idx, buf, len);
+	return klt_render_esc_inplace(buf, len);
+}
+
+static const char *thold(const struct klt_view *v, const struct lg_hold *h, char *buf, size_t len)
+{
+	klt_render_hold_name(v, h, buf, len);
+	return klt_render_esc_inplace(buf, len);
+}
+
+/* A string of the recording or a rules file, escaped into a caller's buffer. */
+#define ESC(s, buf) klt_render_esc((s), (buf), sizeof(buf))
+
 static void banner(FILE *f, const char *title)
 {
 	fprintf(f, "\n" BAR "WARNING: %s\n" RULE, title);
@@ -65,7 +94,10 @@ static void print_ts(FILE *f, uint64_t ts)
 
 static void print_comm(FILE *f, const char *comm)
 {
-	fprintf(f, "%.*s", KLT_COMM_LEN, comm[0] ? comm : "?");
+	char c[KLT_COMM_LEN + 1], e[4 * KLT_COMM_LEN + 1];
+
+	snprintf(c, sizeof(c), "%.*s", KLT_COMM_LEN, comm[0] ? comm : "?");
+	fputs(ESC(c, e), f);
 }
 
 static void print_stack(FILE *f, const struct klt_view *v, int32_t id, const char *indent)
@@ -80,7 +112,7 @@ static void print_stack(FILE *f, const struct klt_view *v, int32_t id, const cha
 		return;
 	}
 	for (uint32_t i = 0; i < s->nr; i++)
-		fprintf(f, "%s%s\n", indent, klt_render_addr(v, s->ips[i], sym, sizeof(sym)));
+		fprintf(f, "%s%s\n", indent, taddr(v, s->ips[i], sym, sizeof(sym)));
 }
 
 /* One side of an edge: "  name (kind, mode) at: site". */
@@ -91,9 +123,9 @@ static void print_lock_line(FILE *f, const struct klt_view *v, unsigned level, u
 	char name[NAME_LEN], sym[SYM_LEN];
 
 	/* live recordings send the held side of a new edge without its call site */
-	fprintf(f, "  %s (%s, %s) at: %s\n", klt_node_name(v, level, node, name, sizeof(name)),
+	fprintf(f, "  %s (%s, %s) at: %s\n", tnode(v, level, node, name, sizeof(name)),
 		nz(klt_lock_kind_name(kind), "lock"), mode_str(kind, mode),
-		ip ? klt_render_addr(v, ip, sym, sizeof(sym)) : "(call site not recorded)");
+		ip ? taddr(v, ip, sym, sizeof(sym)) : "(call site not recorded)");
 }
 
 /* Instance names of a witness, for class-level findings: which objects were involved. */
@@ -104,13 +136,13 @@ static void print_witness_instances(FILE *f, const struct klt_view *v, const str
 	int64_t ib = klt_render_find_lock(v, e->first.new_lock);
 
 	if (ia >= 0)
-		klt_lock_name(v, (uint32_t)ia, a, sizeof(a));
+		tlock(v, (uint32_t)ia, a, sizeof(a));
 	else
-		klt_render_addr(v, e->first.held_lock, a, sizeof(a));
+		taddr(v, e->first.held_lock, a, sizeof(a));
 	if (ib >= 0)
-		klt_lock_name(v, (uint32_t)ib, b, sizeof(b));
+		tlock(v, (uint32_t)ib, b, sizeof(b));
 	else
-		klt_render_addr(v, e->first.new_lock, b, sizeof(b));
+		taddr(v, e->first.new_lock, b, sizeof(b));
 	fprintf(f, "  %s -> %s (", a, b);
 	print_comm(f, e->first.comm);
 	fprintf(f, "/%u)\n", e->first.tid);
@@ -123,7 +155,7 @@ static void print_chain_entry(FILE *f, const struct klt_view *v, const struct lg
 	char name[NAME_LEN], held[NAME_LEN];
 
 	fprintf(f, "\n-> #%u (%s){%s}:   first seen: %u/", k,
-		klt_node_name(v, e->level, e->to, name, sizeof(name)),
+		tnode(v, e->level, e->to, name, sizeof(name)),
 		mode_str(kind, e->first.new_mode), e->first.tid);
 	print_comm(f, e->first.comm);
 	fprintf(f, " at ");
@@ -135,7 +167,7 @@ static void print_chain_entry(FILE *f, const struct klt_view *v, const struct lg
 		fprintf(f, " since ");
 		print_ts(f, e->first.held_ts);
 	}
-	fprintf(f, ": %s\n", klt_node_name(v, e->level, e->from, held, sizeof(held)));
+	fprintf(f, ": %s\n", tnode(v, e->level, e->from, held, sizeof(held)));
 	print_stack(f, v, e->first.held_stack, "       ");
 }
 
@@ -161,7 +193,7 @@ static void print_scenario(FILE *f, const struct klt_view *v, const struct lg_fi
 
 	for (uint32_t k = 0; k < n; k++) {
 		const struct lg_edge *e = &fd->edges[k];
-		size_t l = strlen(klt_node_name(v, e->level, e->from, name, sizeof(name)));
+		size_t l = strlen(tnode(v, e->level, e->from, name, sizeof(name)));
 
 		/* "rlock(" name ");" from column 2 must end before the next column at 7 + width */
 		if (l + 7 > width)
@@ -195,7 +227,7 @@ static void print_scenario(FILE *f, const struct klt_view *v, const struct lg_fi
 		col = 0;
 		pad_to(f, &col, k == 0 ? 2 : 7 + width * k);
 		fprintf(f, "%s(%s);\n", op_str(node_kind(v, e->level, node), mode),
-			klt_node_name(v, e->level, node, name, sizeof(name)));
+			tnode(v, e->level, node, name, sizeof(name)));
 	}
 	fprintf(f, "\n *** DEADLOCK ***\n");
 }
@@ -242,11 +274,11 @@ static void render_rule(FILE *f, const struct klt_view *v, const struct lg_findi
 	const struct klt_rule *r = finding_rule(v, fd);
 	const struct lg_edge *e = &fd->edges[0];
 	const struct lg_witness *w = &e->first;
-	char title[768];
+	char title[768], e1[512], e2[256];
 
 	if (r)
-		snprintf(title, sizeof(title), "lock order rule violated: %s (%s:%u)", r->text,
-			 r->file, r->line);
+		snprintf(title, sizeof(title), "lock order rule violated: %s (%s:%u)",
+			 ESC(r->text, e1), ESC(r->file, e2), r->line);
 	else
 		snprintf(title, sizeof(title), "lock order rule violated: rule #%d", fd->rule);
 	banner(f, title);
@@ -258,7 +290,8 @@ static void render_rule(FILE *f, const struct klt_view *v, const struct lg_findi
 	fprintf(f, "while holding lock:\n");
 	print_lock_line(f, v, e->level, e->from, w->held_mode, w->held_ip);
 	if (r && r->kind == KLT_RULE_ORDER)
-		fprintf(f, "\nbut the rule says %s is taken outside %s.\n", r->outer, r->inner);
+		fprintf(f, "\nbut the rule says %s is taken outside %s.\n", ESC(r->outer, e1),
+			ESC(r->inner, e2));
 	fprintf(f, "\nobserved edge, %" PRIu64 " time%s; instances:\n", e->count,
 		e->count == 1 ? "" : "s");
 	print_witness_instances(f, v, e);
@@ -277,9 +310,9 @@ static void print_hold(FILE *f, const struct klt_view *v, const struct lg_hold *
 
 	print_comm(f, h->comm);
 	fprintf(f, "/%u (pid %u, cpu %u) %s:\n", h->tid, h->pid, h->cpu, verb);
-	fprintf(f, "  %s (%s, %s) at: %s, ", klt_render_hold_name(v, h, name, sizeof(name)),
+	fprintf(f, "  %s (%s, %s) at: %s, ", thold(v, h, name, sizeof(name)),
 		nz(klt_lock_kind_name(h->kind), "lock"), mode_str(h->kind, h->mode),
-		klt_render_addr(v, h->ip, sym, sizeof(sym)));
+		taddr(v, h->ip, sym, sizeof(sym)));
 	print_ts(f, h->ts);
 	fputc('\n', f);
 	print_stack(f, v, h->stack, "       ");
@@ -302,7 +335,9 @@ static void print_watch_rule(FILE *f, const struct klt_view *v, const struct lg_
 		if (r->kind != KLT_RULE_WATCH_SUSPEND || !klt_rule_applies(r, v->kernel_version) ||
 		    !klt_glob_match(r->outer, c->name))
 			continue;
-		fprintf(f, "rule: %s (%s:%u)\n", r->text, r->file, r->line);
+		char e1[512], e2[256];
+
+		fprintf(f, "rule: %s (%s:%u)\n", ESC(r->text, e1), ESC(r->file, e2), r->line);
 		return;
 	}
 }
@@ -325,7 +360,7 @@ static void render_hold_finding(FILE *f, const struct klt_view *v, const struct 
 		banner(f, "sleeping lock taken in an atomic CPU-hotplug callback");
 		fprintf(f, "callback %s (cpu %u, state %u, index %d) runs in the STARTING/DYING\n"
 			   "section with interrupts off and must not sleep.\n",
-			klt_render_addr(v, fd->cb, sym, sizeof(sym)), fd->cb_cpu, fd->cb_state,
+			taddr(v, fd->cb, sym, sizeof(sym)), fd->cb_cpu, fd->cb_state,
 			fd->cb_idx);
 		print_hold(f, v, h, "acquired");
 		break;
@@ -373,12 +408,22 @@ int klt_render_finding_text(FILE *f, const struct klt_view *v, const struct lg_f
 	return ferror(f) ? -EIO : 0;
 }
 
+/* A counter's name (not NUL-terminated when it fills its array), escaped. */
+static const char *counter_name(const struct klt_counter *c, char *buf, size_t len)
+{
+	char n[sizeof(c->name) + 1];
+
+	snprintf(n, sizeof(n), "%.*s", (int)sizeof(c->name), c->name);
+	return klt_render_esc(n, buf, len);
+}
+
 static void render_summary(FILE *f, const struct klt_view *v)
 {
 	const struct lg_stats *st = lg_get_stats(v->eng);
 	uint64_t by_kind[LG_F_MAX] = { 0 };
 	size_t nf = lg_nfindings(v->eng);
 	bool first = true;
+	char e[512];
 
 	for (size_t i = 0; i < nf; i++) {
 		const struct lg_finding *fd = lg_finding_at(v->eng, i);
@@ -388,9 +433,9 @@ static void render_summary(FILE *f, const struct klt_view *v)
 	}
 	fprintf(f, "\nSummary");
 	if (v->source)
-		fprintf(f, " of %s", v->source);
+		fprintf(f, " of %s", ESC(v->source, e));
 	if (v->trace && v->trace->info.kernel_release[0])
-		fprintf(f, " (kernel %s)", v->trace->info.kernel_release);
+		fprintf(f, " (kernel %s)", ESC(v->trace->info.kernel_release, e));
 	fprintf(f, ":\n");
 	if (st)
 		fprintf(f, "  events: %" PRIu64 ", tasks: %" PRIu64 ", acquisitions: %" PRIu64
@@ -428,8 +473,8 @@ static void render_summary(FILE *f, const struct klt_view *v)
 	if (v->trace->ncounters) {
 		fprintf(f, "  counters:");
 		for (size_t i = 0; i < v->trace->ncounters; i++)
-			fprintf(f, "%s %.*s=%" PRIu64, i ? "," : "",
-				(int)sizeof(v->trace->counters[i].name), v->trace->counters[i].name,
+			fprintf(f, "%s %s=%" PRIu64, i ? "," : "",
+				counter_name(&v->trace->counters[i], e, sizeof(e)),
 				v->trace->counters[i].value);
 		fputc('\n', f);
 	}
@@ -438,9 +483,9 @@ static void render_summary(FILE *f, const struct klt_view *v)
 
 		/* a counted loss must be impossible to miss; activity counters are only listed */
 		if (c->value && klt_counter_is_drop(c->name))
-			fprintf(f, "  WARNING: %.*s = %" PRIu64
+			fprintf(f, "  WARNING: %s = %" PRIu64
 				   ": the trace is incomplete, findings may be missing\n",
-				(int)sizeof(c->name), c->name, c->value);
+				counter_name(c, e, sizeof(e)), c->value);
 	}
 }
 

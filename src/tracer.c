@@ -299,6 +299,44 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* -v: libbpf's own log (warnings and progress, as libbpf prints by default), on stderr */
+static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
+static bool verbose_log;
+
+void klt_tracer_set_verbose(bool verbose)
+{
+	verbose_log = verbose;
+	libbpf_set_print(verbose ? verbose_print : silent_print);
+}
+
+/* Root, or CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON: an EPERM is then the kernel's policy. */
+static bool privileged(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long eff = 0;
+	char line[256];
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> 21 & 1) || ((eff >> 38 & 1) && (eff >> 39 & 1));
+}
+
+/* libbpf's errors (e.g. -LIBBPF_ERRNO__FORMAT) have no strerror() text */
+static const char *lerr(int err, char *buf, size_t len)
+{
+	if (libbpf_strerror(err, buf, len))
+		snprintf(buf, len, "%s", strerror(err < 0 ? -err : err));
+	return buf;
+}
+
 int klt_features_probe(struct klt_features *f)
 {
 	struct utsname u;
@@ -313,10 +351,11 @@ int klt_features_probe(struct klt_features *f)
 	f->uprobe = exists("/sys/bus/event_source/devices/uprobe");
 	f->tracepoints = exists(TRACEFS "/events/cpuhp/cpuhp_enter");
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
-	old = libbpf_set_print(silent_print);
+	old = libbpf_set_print(verbose_log ? verbose_print : silent_print);
 	f->fentry_err = f->btf ? trial_fentry() : -ENOENT;
 	libbpf_set_print(old);
 	f->fentry = f->fentry_err == 0;
+	f->fentry_refused = f->fentry_err == -EPERM && privileged();
 	{
 		struct klt_symtab *st = klt_symtab_new();
 
@@ -1003,7 +1042,9 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	t->skel = klt_bpf__open_opts(&oo);
 	if (!t->skel) {
 		err = -errno;
-		snprintf(msg, msglen, "cannot open the BPF object: %s", strerror(-err));
+		char e[128];
+
+		snprintf(msg, msglen, "cannot open the BPF object: %s", lerr(err, e, sizeof(e)));
 		goto out;
 	}
 	t->skel->rodata->targ_tgid = t->opts.user ? 0 : (__u32)t->opts.pid;
@@ -1011,8 +1052,6 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	t->skel->rodata->full_events = t->opts.full_events;
 	t->skel->rodata->self_tgid = (__u32)getpid();
 	t->skel->rodata->cpu_hotplug_lock_addr = hp ? hp->addr : 0;
-	if (t->opts.ringbuf_mb)
-		bpf_map__set_max_entries(t->skel->maps.events, t->opts.ringbuf_mb << 20);
 	/*
 	 * Kernel locks: wake the reader at 1/16 full; below that, klt_tracer_poll's timeout
 	 * collects. Not for --user: user stacks are symbolized from /proc/PID/maps, which must
@@ -1023,11 +1062,20 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	configure_autoload(t, vmlinux, kvm);
 	load_layouts(t, vmlinux, kvm);
 	err = klt_bpf__load(t->skel);
-	if (err)
+	if (err == -EPERM && t->mode != KLT_ATTACH_TRACEPOINT && privileged()) {
+		/* not a missing privilege: this kernel's policy (lockdown, a LSM, no trampolines) */
+		snprintf(msg, msglen, "this kernel refuses %s programs (EPERM as root): use --attach "
+			 "%s", klt_attach_name(t->mode), t->mode == KLT_ATTACH_FENTRY ?
+			 "kprobe or auto" : "tracepoint or auto");
+		err = -EOPNOTSUPP; /* an attach error (exit 2), not "no permission" (exit 3) */
+	} else if (err) {
+		char e[128];
+
 		snprintf(msg, msglen, "loading %s programs failed: %s%s", klt_attach_name(t->mode),
-			 strerror(-err), err == -EPERM ?
+			 lerr(err, e, sizeof(e)), err == -EPERM ?
 			 " (needs root, or CAP_BPF+CAP_PERFMON; some kernels refuse tracing programs)"
 			 : "");
+	}
 out:
 	btf__free(kvm);
 	btf__free(vmlinux);
@@ -1046,6 +1094,9 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 	msg[0] = '\0';
 	if (!t)
 		return -ENOMEM;
+	/* libbpf logs every failed probe (a hundred lines without kprobes): the caller prints
+	 * one line from msg; -v shows libbpf's log */
+	klt_tracer_set_verbose(o->verbose);
 	t->opts = *o;
 	t->cbs = *cbs;
 	t->ksyms = klt_symtab_new();
@@ -1069,6 +1120,36 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 		snprintf(msg, msglen, "--btf %s: %s", o->btf, strerror(-err));
 		goto fail;
 	}
+	if (o->btf) {
+		/* say what is wrong with the file before libbpf fails deep in the load */
+		struct stat sb;
+		struct btf *b;
+		char e[128];
+
+		if (stat(o->btf, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+			snprintf(msg, msglen, "--btf %s: not a regular file (expected a vmlinux or a "
+				 "raw BTF file)", o->btf);
+			err = -EINVAL;
+			goto fail;
+		}
+		b = btf__parse(o->btf, NULL);
+		if (!b) {
+			err = -errno;
+			if (err == -LIBBPF_ERRNO__FORMAT || err == -EPROTO || err == -EINVAL)
+				snprintf(msg, msglen, "--btf %s: not an ELF or BTF file (expected a vmlinux "
+					 "with a .BTF section, or raw BTF like /sys/kernel/btf/vmlinux)",
+					 o->btf);
+			else if (err == -ENOENT || err == -ENODATA)
+				snprintf(msg, msglen, "--btf %s: an ELF file without BTF (no .BTF "
+					 "section: a vmlinux built without CONFIG_DEBUG_INFO_BTF?)",
+					 o->btf);
+			else
+				snprintf(msg, msglen, "--btf %s: %s", o->btf, lerr(err, e, sizeof(e)));
+			err = -EINVAL; /* an input error (exit 2) whatever libbpf said */
+			goto fail;
+		}
+		btf__free(b);
+	}
 	if (!o->btf && !exists("/sys/kernel/btf/vmlinux")) {
 		snprintf(msg, msglen, "this kernel exposes no BTF (/sys/kernel/btf/vmlinux, "
 				      "CONFIG_DEBUG_INFO_BTF): pass --btf FILE with the BTF or a vmlinux "
@@ -1089,9 +1170,16 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 			snprintf(t->reason, sizeof(t->reason), "auto: fentry %s, kprobes %s -> %s",
 				 f.fentry ? "allowed" : !f.btf ?
 				 "needs the kernel's BTF (--btf only serves CO-RE)" :
-				 strerror(-f.fentry_err),
+				 f.fentry_err == -EPERM && privileged() ?
+				 "refused by this kernel (EPERM as root)" : strerror(-f.fentry_err),
 				 f.kprobe ? "available" : "not available (no kprobe PMU)",
 				 klt_attach_name(t->mode));
+	}
+	if (t->mode == KLT_ATTACH_KPROBE && !o->user && !kprobes_available()) {
+		snprintf(msg, msglen, "this kernel has no kprobes (no kprobe PMU in "
+			 "/sys/bus/event_source/devices): use --attach fentry, tracepoint or auto");
+		err = -ENOENT;
+		goto fail;
 	}
 	err = open_load(t, hp, msg, msglen);
 	if (err && o->attach == KLT_ATTACH_AUTO && t->mode != KLT_ATTACH_TRACEPOINT) {
@@ -1123,7 +1211,9 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 		}
 	}
 	if (err < 0) {
-		snprintf(msg, msglen, "attach: %s", strerror(-err));
+		char e[128];
+
+		snprintf(msg, msglen, "attach: %s", lerr(err, e, sizeof(e)));
 		goto fail;
 	}
 	/* Reload kallsyms: our own programs and trampolines ([bpf]) now have names, so stack

@@ -30,6 +30,7 @@ struct klt_features {
 	bool btf;	    /* /sys/kernel/btf/vmlinux */
 	bool fentry;	    /* a trial fentry load succeeded */
 	int fentry_err;	    /* -errno of the trial when it failed */
+	bool fentry_refused; /* EPERM although privileged: the kernel does not allow fentry */
 	bool kprobe;	    /* kprobe PMU present */
 	bool tracepoints;   /* tracefs with cpuhp/lock/power events */
 	bool uprobe;	    /* uprobe PMU present */
@@ -44,12 +45,11 @@ struct klt_tracer_opts {
 	bool full_events; /* full lock events for every in-scope lock (stats, exports) */
 	pid_t pid;	  /* only this process (0 = all) */
 	const char *user; /* user-space locks: PATH of a binary or libc, or a PID; NULL = kernel */
-	unsigned ringbuf_mb;
 	const char *btf;	  /* BTF of the running kernel when it exposes none (--btf) */
 	const char *symbols;	  /* System.map (or kallsyms-format file) adding names (--symbols) */
 	const char *const *watch; /* extra lock names/globs to watch (e.g. rules' watch-suspend) */
 	size_t nwatch;
-	bool verbose;
+	bool verbose;		  /* libbpf's log on stderr (-v); else only msg says what failed */
 };
 
 struct klt_tracer_cbs {
@@ -63,6 +63,8 @@ struct klt_tracer_cbs {
 struct klt_tracer;
 
 int klt_features_probe(struct klt_features *f);
+/* libbpf's log on stderr (true) or silenced (false, the default of klt_tracer_start). */
+void klt_tracer_set_verbose(bool verbose);
 const char *klt_attach_name(enum klt_attach a);
 
 /* Open, configure, load and attach. On failure *msg says what failed and what to do. */

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "render.h"
+#include "render_priv.h"
 
 /* kernel text / data of the pretend kernel */
 #define F_HW_ENABLE 0xffffffffa0001000ull
@@ -705,6 +706,73 @@ static void test_dot(void **state)
 	free(dot);
 }
 
+/* The live findings printer (cli_live.c print_finding: klt_render_finding_text from the
+ * engine's on_finding) writes control bytes of names as \xNN: no escape sequence, no forged
+ * line reaches the terminal. */
+struct live_out {
+	struct klt_view *view;
+	FILE *f;
+};
+
+static void on_finding_text(void *ctx, const struct lg_finding *f)
+{
+	struct live_out *o = ctx;
+
+	assert_int_equal(klt_render_finding_text(o->f, o->view, f), 0);
+}
+
+static void test_text_control_bytes(void **state)
+{
+	struct klt_trace trace;
+	struct klt_view view = { 0 };
+	struct live_out o = { &view, NULL };
+	struct lg_config cfg;
+	struct lg_engine *eng;
+	struct fixture fxs = { 0 }, *fx = &fxs;
+	char *buf = NULL, e[64];
+	size_t len = 0;
+	const uint64_t la = 0xffffffff82000000ull, lb = 0xffffffff82000100ull;
+
+	(void)state;
+	klt_trace_init(&trace);
+	assert_non_null(trace.syms);
+	assert_int_equal(klt_symtab_add(trace.syms, la, 8, KLT_SYM_DATA, "a\x1b[31m", NULL), 0);
+	assert_int_equal(klt_symtab_add(trace.syms, lb, 8, KLT_SYM_DATA, "b\nWARNING: x\x7f", NULL), 0);
+	o.f = open_memstream(&buf, &len);
+	assert_non_null(o.f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.syms = trace.syms;
+	cfg.on_finding = on_finding_text;
+	cfg.ctx = &o;
+	eng = lg_new(&cfg);
+	assert_non_null(eng);
+	view = (struct klt_view){ .eng = eng, .trace = &trace, .source = "live" };
+	fx->eng = eng;
+	fx->trace = trace;
+	ACQ(1, "t\x1b]0;x\x07", la, KLT_LK_MUTEX, KLT_MODE_WRITE, 0x10, KLT_NO_STACK);
+	ACQ(1, "t\x1b]0;x\x07", lb, KLT_LK_MUTEX, KLT_MODE_WRITE, 0x20, KLT_NO_STACK);
+	REL(1, "t\x1b]0;x\x07", lb, KLT_LK_MUTEX, KLT_MODE_WRITE);
+	REL(1, "t\x1b]0;x\x07", la, KLT_LK_MUTEX, KLT_MODE_WRITE);
+	ACQ(2, "u", lb, KLT_LK_MUTEX, KLT_MODE_WRITE, 0x30, KLT_NO_STACK);
+	ACQ(2, "u", la, KLT_LK_MUTEX, KLT_MODE_WRITE, 0x40, KLT_NO_STACK);
+	fclose(o.f);
+	assert_true(lg_nfindings(eng) >= 1);
+	if (getenv("KLT_TEST_DUMP"))
+		fputs(buf, stderr);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != '\n' && ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f))
+			fail_msg("raw control byte 0x%02x at %zu", (unsigned char)buf[i], i);
+	assert_contains(buf, "a\\x1b[31m");
+	assert_contains(buf, "b\\x0aWARNING: x\\x7f");
+	assert_contains(buf, "1/t\\x1b]0;x\\x07");
+	/* the helper itself: escapes only control bytes, never cuts an escape in half */
+	assert_string_equal(klt_render_esc("ok \x01\x7f\xc3\xa9", e, sizeof(e)), "ok \\x01\\x7f\xc3\xa9");
+	assert_string_equal(klt_render_esc("ab\x1b", e, 6), "ab");
+	free(buf);
+	lg_free(eng);
+	klt_trace_free(&fx->trace);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,6 +783,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dot, setup, teardown),
+		cmocka_unit_test(test_text_control_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,11 @@ fail() { # MESSAGE: one line, exit 2
 	exit 2
 }
 
-usage() {
+usage() { # [STATUS]: --help prints to stdout and exits 0, a usage error to stderr, exit 2
+	if [ "${1-2}" = 0 ]; then
+		sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+	fi
 	sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2
 }
@@ -61,7 +65,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=${2-}; shift 2 || usage ;;
 	--smp) smp=${2-}; shift 2 || usage ;;
 	-o) rec_out=${2-}; shift 2 || usage ;;
-	-h | --help) usage ;;
+	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	*) printf 'vmtest: unknown option %s\n' "$1" >&2; usage ;;
 	esac
