@@ -242,23 +242,6 @@ static void print_summary(struct live *l, struct klt_tracer *t, const struct klt
 				"contention on watched locks and suspend phases only\n");
 }
 
-/* Effective capabilities from /proc/self/status: root, or CAP_BPF + CAP_PERFMON. */
-static bool may_trace(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	unsigned long long eff = 0;
-	char line[256];
-
-	if (!f)
-		return geteuid() == 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return (eff >> 21 & 1) /* CAP_SYS_ADMIN */ ||
-	       ((eff >> 38 & 1) && (eff >> 39 & 1)) /* CAP_PERFMON + CAP_BPF */;
-}
-
 static int run_live(struct live_env *env)
 {
 	struct live l = { .env = env };
@@ -278,7 +261,7 @@ static int run_live(struct live_env *env)
 	unsigned kver;
 	struct utsname u;
 
-	if (!may_trace()) {
+	if (!klt_may_trace()) {
 		fprintf(stderr, "kvmlocktrace: permission denied: tracing needs root or "
 				"CAP_BPF+CAP_PERFMON (try sudo)\n");
 		return KLT_EXIT_PERM;
@@ -567,7 +550,7 @@ int klt_cmd_features(int argc, char **argv)
 		klt_symtab_free(st);
 		return KLT_EXIT_INPUT;
 	}
-	if (!may_trace()) {
+	if (!klt_may_trace()) {
 		/* trial loads and attaches would all fail: every "no" would be a lie */
 		fprintf(stderr, "kvmlocktrace: permission denied: probing the kernel's tracing "
 				"features needs root or CAP_BPF+CAP_PERFMON (try sudo)\n");

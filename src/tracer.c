@@ -313,8 +313,9 @@ void klt_tracer_set_verbose(bool verbose)
 	libbpf_set_print(verbose ? verbose_print : silent_print);
 }
 
-/* Root, or CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON: an EPERM is then the kernel's policy. */
-static bool privileged(void)
+/* Root, or CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON (effective capabilities from
+ * /proc/self/status): may trace; an EPERM is then the kernel's policy. */
+bool klt_may_trace(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	unsigned long long eff = 0;
@@ -326,7 +327,8 @@ static bool privileged(void)
 		if (sscanf(line, "CapEff: %llx", &eff) == 1)
 			break;
 	fclose(f);
-	return (eff >> 21 & 1) || ((eff >> 38 & 1) && (eff >> 39 & 1));
+	return (eff >> 21 & 1) /* CAP_SYS_ADMIN */ ||
+	       ((eff >> 38 & 1) && (eff >> 39 & 1)) /* CAP_PERFMON + CAP_BPF */;
 }
 
 /* libbpf's errors (e.g. -LIBBPF_ERRNO__FORMAT) have no strerror() text */
@@ -355,7 +357,7 @@ int klt_features_probe(struct klt_features *f)
 	f->fentry_err = f->btf ? trial_fentry() : -ENOENT;
 	libbpf_set_print(old);
 	f->fentry = f->fentry_err == 0;
-	f->fentry_refused = f->fentry_err == -EPERM && privileged();
+	f->fentry_refused = f->fentry_err == -EPERM && klt_may_trace();
 	{
 		struct klt_symtab *st = klt_symtab_new();
 
@@ -1062,7 +1064,7 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 	configure_autoload(t, vmlinux, kvm);
 	load_layouts(t, vmlinux, kvm);
 	err = klt_bpf__load(t->skel);
-	if (err == -EPERM && t->mode != KLT_ATTACH_TRACEPOINT && privileged()) {
+	if (err == -EPERM && t->mode != KLT_ATTACH_TRACEPOINT && klt_may_trace()) {
 		/* not a missing privilege: this kernel's policy (lockdown, a LSM, no trampolines) */
 		snprintf(msg, msglen, "this kernel refuses %s programs (EPERM as root): use --attach "
 			 "%s", klt_attach_name(t->mode), t->mode == KLT_ATTACH_FENTRY ?
@@ -1170,7 +1172,7 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 			snprintf(t->reason, sizeof(t->reason), "auto: fentry %s, kprobes %s -> %s",
 				 f.fentry ? "allowed" : !f.btf ?
 				 "needs the kernel's BTF (--btf only serves CO-RE)" :
-				 f.fentry_err == -EPERM && privileged() ?
+				 f.fentry_err == -EPERM && klt_may_trace() ?
 				 "refused by this kernel (EPERM as root)" : strerror(-f.fentry_err),
 				 f.kprobe ? "available" : "not available (no kprobe PMU)",
 				 klt_attach_name(t->mode));

@@ -65,6 +65,8 @@ struct klt_tracer;
 int klt_features_probe(struct klt_features *f);
 /* libbpf's log on stderr (true) or silenced (false, the default of klt_tracer_start). */
 void klt_tracer_set_verbose(bool verbose);
+/* Root, CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON. */
+bool klt_may_trace(void);
 const char *klt_attach_name(enum klt_attach a);
 
 /* Open, configure, load and attach. On failure *msg says what failed and what to do. */
