@@ -34,19 +34,29 @@ endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -Werror -std=gnu11 -D_GNU_SOURCE -DKLT_VERSION='"$(VERSION)"'
-override CPPFLAGS += -Iinclude -Isrc -I$(OUTPUT) -MMD -MP
+override CPPFLAGS += -Iinclude -MMD -MP
 LDLIBS_CORE := -ljson-c -lz
 LDLIBS_TOOL := -lbpf -lelf $(LDLIBS_CORE)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__KLT_BPF__ \
 	-Iinclude -Ibpf -I$(dir $(VMLINUX_H)) -Wall -Werror
 
-# Core library: every src/*.c except the CLI (cli*.c, main.c) and the live tracer (tracer*.c),
-# which are the only parts that touch libbpf or the terminal. Unit tests link only the core.
-ALL_SRCS := $(sort $(wildcard src/*.c))
-TOOL_ONLY := $(filter src/main.c src/cli%.c src/tracer%.c,$(ALL_SRCS))
-CORE_SRCS := $(filter-out $(TOOL_ONLY),$(ALL_SRCS))
-CORE_OBJS := $(CORE_SRCS:src/%.c=$(OUTPUT)/obj/%.o)
-TOOL_OBJS := $(TOOL_ONLY:src/%.c=$(OUTPUT)/obj/%.o)
+# src/ is layered (docs/architecture.md): core <- io <- render, core <- io <- live, and cli on top.
+# Each folder is compiled with only the include paths of the layers it may use, so a core file
+# that includes an io/, render/, live/ or cli/ header does not build. The library (libklt.a,
+# linked by the unit tests, fuzzers and benches) is core + io + render: no libbpf, no terminal.
+INC_core := -Isrc/core
+INC_io := $(INC_core) -Isrc/io
+INC_render := $(INC_io) -Isrc/render
+INC_live := $(INC_io) -Isrc/live -I$(OUTPUT)
+INC_cli := $(INC_render) -Isrc/live -Isrc/cli -I$(OUTPUT)
+INC_ALL := $(INC_cli)
+LIB_DIRS := core io render
+TOOL_DIRS := live cli
+LIB_SRCS := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
+TOOL_SRCS := $(sort $(foreach d,$(TOOL_DIRS),$(wildcard src/$(d)/*.c)))
+CORE_OBJS := $(LIB_SRCS:src/%.c=$(OUTPUT)/obj/%.o)
+TOOL_OBJS := $(TOOL_SRCS:src/%.c=$(OUTPUT)/obj/%.o)
+layer = $(INC_$(firstword $(subst /, ,$(1))))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(OUTPUT)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(OUTPUT)/%.skel.h)
@@ -56,8 +66,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUTPUT)/tests/%)
 ASAN_DIR := $(OUTPUT)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
-ASAN_CORE_OBJS := $(CORE_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
-ASAN_TOOL_OBJS := $(TOOL_ONLY:src/%.c=$(ASAN_DIR)/obj/%.o)
+ASAN_CORE_OBJS := $(LIB_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
+ASAN_TOOL_OBJS := $(TOOL_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
 
 .PHONY: all clean install uninstall check check-unit deps vmlinux bench tests-build demo unit
 .DELETE_ON_ERROR:
@@ -80,12 +90,13 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # --- userspace ---------------------------------------------------------------------------
-$(OUTPUT)/obj/%.o: src/%.c | $(OUTPUT)/obj $(SKELS)
+$(OUTPUT)/obj/%.o: src/%.c | $(SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(call layer,$*) $(CFLAGS) -c $< -o $@
 
 # Where the installed binary finds rules/ and the VM harness.
-$(OUTPUT)/obj/main.o $(ASAN_DIR)/obj/main.o: override CFLAGS += -DKLT_DATADIR='"$(datadir)"' \
+$(OUTPUT)/obj/cli/main.o $(ASAN_DIR)/obj/cli/main.o: override CFLAGS += -DKLT_DATADIR='"$(datadir)"' \
 	-DKLT_LIBEXECDIR='"$(libexecdir)"'
 
 $(OUTPUT)/libklt.a: $(CORE_OBJS)
@@ -99,18 +110,19 @@ $(OUTPUT)/kvmlocktrace: $(TOOL_OBJS) $(OUTPUT)/libklt.a
 # --- tests -------------------------------------------------------------------------------
 $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libklt.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< $(OUTPUT)/libklt.a -lcmocka $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(INC_render) $(CFLAGS) -Itests/unit $< $(OUTPUT)/libklt.a -lcmocka $(LDLIBS_CORE) -o $@
 
-$(ASAN_DIR)/obj/%.o: src/%.c | $(ASAN_DIR)/obj $(SKELS)
+$(ASAN_DIR)/obj/%.o: src/%.c | $(SKELS)
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(call layer,$*) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/libklt.a: $(ASAN_CORE_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_DIR)/libklt.a | $(ASAN_DIR)/tests
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) -Itests/unit $< $(ASAN_DIR)/libklt.a -lcmocka $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(INC_render) $(CFLAGS) -O1 $(ASAN_FLAGS) -Itests/unit $< $(ASAN_DIR)/libklt.a -lcmocka $(LDLIBS_CORE) -o $@
 
 $(ASAN_DIR)/kvmlocktrace: $(ASAN_TOOL_OBJS) $(ASAN_DIR)/libklt.a
 	$(call msg,LINK,$@)
@@ -119,11 +131,11 @@ $(ASAN_DIR)/kvmlocktrace: $(ASAN_TOOL_OBJS) $(ASAN_DIR)/libklt.a
 # Driver of the perf.data writer for tests/perfdata.t (plain and ASan builds).
 $(OUTPUT)/tests/pd-write: tests/perfdata/pd-write.c $(OUTPUT)/libklt.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(INC_render) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
 
 $(ASAN_DIR)/tests/pd-write: tests/perfdata/pd-write.c $(ASAN_DIR)/libklt.a | $(ASAN_DIR)/tests
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) $< $(ASAN_DIR)/libklt.a $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(INC_render) $(CFLAGS) -O1 $(ASAN_FLAGS) $< $(ASAN_DIR)/libklt.a $(LDLIBS_CORE) -o $@
 
 tests-build: $(OUTPUT)/kvmlocktrace $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/kvmlocktrace \
 	$(OUTPUT)/bench/klt-gen $(OUTPUT)/tests/pd-write $(ASAN_DIR)/tests/pd-write
@@ -154,7 +166,7 @@ demo: deps
 $(OUTPUT)/bench/klt-gen: bench/klt-gen.c $(OUTPUT)/libklt.a
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(INC_render) $(CFLAGS) $< $(OUTPUT)/libklt.a $(LDLIBS_CORE) -o $@
 
 $(OUTPUT)/bench/empty.bpf.o: bench/empty.bpf.c $(VMLINUX_H) | $(OUTPUT)
 	$(Q)mkdir -p $(dir $@)
@@ -165,10 +177,10 @@ $(OUTPUT)/bench/empty.skel.h: $(OUTPUT)/bench/empty.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
 
-$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/tracer_usym.o \
+$(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTPUT)/obj/live/tracer_usym.o \
 		$(OUTPUT)/libklt.a
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/tracer_usym.o $(OUTPUT)/libklt.a \
+	$(Q)$(CC) $(CPPFLAGS) $(INC_live) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/live/tracer_usym.o $(OUTPUT)/libklt.a \
 		$(LDLIBS_TOOL) -o $@
 
 bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
@@ -204,4 +216,4 @@ uninstall:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/obj/*.d $(OUTPUT)/*.bpf.d $(ASAN_DIR)/obj/*.d $(OUTPUT)/tests/*.d $(ASAN_DIR)/tests/*.d)
+-include $(wildcard $(OUTPUT)/obj/*/*.d $(OUTPUT)/*.bpf.d $(ASAN_DIR)/obj/*/*.d $(OUTPUT)/tests/*.d $(ASAN_DIR)/tests/*.d)

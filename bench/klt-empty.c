@@ -18,7 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "empty.skel.h"
-#include "../src/tracer_usym.h"
+#include "../src/live/tracer_usym.h"
 
 static int run_floor(char **cmd)
 {

@@ -24,6 +24,7 @@
 
 #include "lockgraph.h"
 #include "trace.h"
+#include "traceio.h"
 
 #define BATCH 65536
 #define MAXD 4

@@ -112,7 +112,7 @@ __u32 lock_gen_used = 0;
 /* Stacks of new edges and watched-lock events. */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 32768); /* = STACK_IDS in src/tracer.c; sparse to avoid collisions */
+	__uint(max_entries, 32768); /* = STACK_IDS in src/live/tracer.c; sparse to avoid collisions */
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, KLT_MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
@@ -1150,7 +1150,7 @@ int tp_contention_end(struct trace_event_raw_contention_end *ctx)
 /*
  * power:suspend_resume names its phase with a string in kernel rodata, which userspace cannot
  * read: hash it here (FNV-1a, 32 bit, up to 32 bytes) and let userspace map the hash to
- * enum klt_pm_phase (src/tracer.c computes the same hash over the known names).
+ * enum klt_pm_phase (src/live/tracer.c computes the same hash over the known names).
  */
 SEC("tracepoint/power/suspend_resume")
 int tp_suspend_resume(struct trace_event_raw_suspend_resume *ctx)

@@ -19,6 +19,18 @@
 #define KLT_MAX_STACK_DEPTH 32	/* frames kept per captured stack */
 #define KLT_NO_STACK (-1)
 
+/*
+ * x86-64: the kernel half of the address space begins here (lower half: user, upper: kernel,
+ * with or without 5-level paging). Every "kernel or user address?" test uses this one helper.
+ */
+#define KLT_KERNEL_ADDR_MIN 0xffff800000000000ULL
+#ifndef __KLT_BPF__
+static inline int klt_is_kernel_addr(__u64 addr)
+{
+	return addr >= KLT_KERNEL_ADDR_MIN;
+}
+#endif
+
 /* Event type: the record's tag. Values are part of the trace-file format: append only. */
 enum klt_ev_type {
 	KLT_EV_NONE = 0,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# perf.data writer (src/perfdata.c) proven by the real consumer: Debian's perf (linux-perf)
+# perf.data writer (src/io/perfdata.c) proven by the real consumer: Debian's perf (linux-perf)
 # opens files written by tests/perfdata/pd-write and must show the events' names, tasks,
 # lock-time weights and call chains by name. Also the output-file safety rules and an ASan run.
 set -u

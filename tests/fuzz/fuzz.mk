@@ -33,14 +33,16 @@ FUZZ_RUN_FLAGS = -rss_limit_mb=$(FUZZ_RSS_MB) -timeout=$(FUZZ_TIMEOUT) -max_len=
 FUZZ_ASAN_OPTIONS ?= detect_leaks=1:allocator_may_return_null=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1
 FUZZ_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-# Sources per target (the readers link the whole trace model; rules.c stands alone).
-FUZZ_SRCS_fuzz_tracefile := src/tracefile.c src/textfmt.c src/trace.c src/symtab.c
-FUZZ_SRCS_fuzz_textfmt := src/textfmt.c src/trace.c src/symtab.c src/lockgraph.c src/rules.c \
-	src/stats.c src/samples.c src/render_names.c src/render_export.c src/perfdata.c
-FUZZ_SRCS_fuzz_rules := src/rules.c
-FUZZ_LIBS_fuzz_tracefile := -lz
-FUZZ_LIBS_fuzz_textfmt := -lz
-FUZZ_LIBS_fuzz_rules :=
+# Every target links the whole library (src/core, src/io, src/render: what libklt.a holds), built
+# with the fuzzer's sanitizers; the linker keeps what the target reaches.
+FUZZ_LIB_SRCS := $(sort $(wildcard src/core/*.c src/io/*.c src/render/*.c))
+FUZZ_LIB_HDRS := $(sort $(wildcard src/core/*.h src/io/*.h src/render/*.h include/*.h))
+FUZZ_SRCS_fuzz_tracefile := $(FUZZ_LIB_SRCS)
+FUZZ_SRCS_fuzz_textfmt := $(FUZZ_LIB_SRCS)
+FUZZ_SRCS_fuzz_rules := $(FUZZ_LIB_SRCS)
+FUZZ_LIBS_fuzz_tracefile := -ljson-c -lz
+FUZZ_LIBS_fuzz_textfmt := -ljson-c -lz
+FUZZ_LIBS_fuzz_rules := -ljson-c -lz
 
 .PHONY: fuzz-build fuzz-short fuzz fuzz-one fuzz-merge fuzz-clean
 
@@ -52,10 +54,10 @@ $(FUZZ_DIR):
 # One link rule per target (no .SECONDEXPANSION, so including this changes nothing else).
 define fuzz_bin_rule
 $(FUZZ_DIR)/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz_common.h $(FUZZ_SRCS_$(1)) \
-		src/trace.h src/symtab.h src/rules.h include/klt_abi.h | $(FUZZ_DIR)
+		$(FUZZ_LIB_HDRS) | $(FUZZ_DIR)
 	$$(call msg,FUZZ-CC,$$@)
 	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_SAN) -std=gnu11 -D_GNU_SOURCE \
-		-DKLT_VERSION='"$$(VERSION)"' -Iinclude -Isrc -Itests/fuzz \
+		-DKLT_VERSION='"$$(VERSION)"' -Iinclude -Isrc/core -Isrc/io -Isrc/render -Itests/fuzz \
 		$$< $(FUZZ_SRCS_$(1)) $(FUZZ_LIBS_$(1)) -o $$@
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_bin_rule,$(t))))

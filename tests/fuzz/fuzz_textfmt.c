@@ -20,6 +20,7 @@
 #include "samples.h"
 #include "stats.h"
 #include "trace.h"
+#include "traceio.h"
 #include "fuzz_common.h"
 
 static int strict = -1; /* KLT_FUZZ_STRICT=1: do not step around known, reported findings */

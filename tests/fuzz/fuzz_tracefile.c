@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "trace.h"
+#include "traceio.h"
 #include "fuzz_common.h"
 
 static uint32_t rd32(const uint8_t *p);

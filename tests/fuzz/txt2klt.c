@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "trace.h"
+#include "traceio.h"
 
 int main(int argc, char **argv)
 {

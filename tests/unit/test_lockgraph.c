@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests of the lock-order engine (src/lockgraph.c): events built in C, findings checked. */
+/* Unit tests of the lock-order engine (src/core/lockgraph.c): events built in C, findings checked. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests of the rules parser (src/rules.c) and of the shipped rules/kvm.rules. */
+/* Unit tests of the rules parser (src/core/rules.c) and of the shipped rules/kvm.rules. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

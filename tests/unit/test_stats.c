@@ -17,6 +17,7 @@
 #include "samples.h"
 #include "stats.h"
 #include "trace.h"
+#include "traceio.h"
 
 struct fx {
 	struct klt_trace t;

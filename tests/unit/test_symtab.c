@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for src/symtab.c: ordering, exact/nearest/by-name lookups, formatting. */
+/* Unit tests for src/core/symtab.c: ordering, exact/nearest/by-name lookups, formatting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

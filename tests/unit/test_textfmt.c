@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for src/textfmt.c: the text form's parser, canonical writer and round trips. */
+/* Unit tests for src/io/textfmt.c: the text form's parser, canonical writer and round trips. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "trace.h"
+#include "traceio.h"
 
 static int parse(struct klt_trace *t, const char *text, struct klt_err *err)
 {

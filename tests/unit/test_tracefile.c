@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for src/tracefile.c (binary trace reader/writer) and src/trace.c (model, names). */
+/* Unit tests for src/io/tracefile.c (binary trace reader/writer) and src/core/trace.c (model, names). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "trace.h"
+#include "traceio.h"
 
 static char dir[64];
 

@@ -22,6 +22,7 @@
 #include "render.h"
 #include "rules.h"
 #include "trace.h"
+#include "traceio.h"
 #include "tracer.h"
 
 struct live_env {

@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Largest rules file the command line reads (docs/rules.md). */
+#define KLT_RULES_MAX_BYTES ((size_t)1 << 20)
+
 #define KLT_KVER(maj, min) ((unsigned)(maj) * 1000u + (unsigned)(min))
 
 enum klt_rule_kind {

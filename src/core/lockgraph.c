@@ -20,215 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "lockgraph.h"
 
-#define NIL UINT32_MAX
+#define NIL KLT_NIL
 
 #define DEP_E (LG_DEP_EN | LG_DEP_ER) /* held exclusive */
 #define DEP_N (LG_DEP_EN | LG_DEP_SN) /* new non-recursive */
 #define DEP_R (LG_DEP_ER | LG_DEP_SR) /* new recursive read */
-
-/* ---------------------------------------------------------------------------------------- */
-/* Hash map (k1, k2) -> u32, linear probing, val == NIL marks an empty slot. 16-byte slots  */
-/* (four per cache line): k2 is 32 bits, enough for every secondary key used here.          */
-
-struct hslot {
-	uint64_t k1;
-	uint32_t k2;
-	uint32_t val;
-};
-
-struct hmap {
-	struct hslot *s;
-	uint32_t mask; /* capacity - 1; capacity is 0 while s is NULL */
-	uint32_t n;
-};
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-static inline uint64_t hkey(uint64_t k1, uint32_t k2)
-{
-	return mix64(k1 ^ (k2 * 0x9e3779b97f4a7c15ULL));
-}
-
-static inline uint32_t hmap_find(const struct hmap *m, uint64_t k1, uint32_t k2)
-{
-	uint32_t i;
-
-	if (!m->s)
-		return NIL;
-	for (i = hkey(k1, k2) & m->mask;; i = (i + 1) & m->mask) {
-		const struct hslot *sl = &m->s[i];
-
-		if (sl->val == NIL)
-			return NIL;
-		if (sl->k1 == k1 && sl->k2 == k2)
-			return sl->val;
-	}
-}
-
-/* Insert a key known to be absent; room was made by hmap_reserve(). */
-static void hmap_put(struct hmap *m, uint64_t k1, uint32_t k2, uint32_t val)
-{
-	uint32_t i = hkey(k1, k2) & m->mask;
-
-	while (m->s[i].val != NIL)
-		i = (i + 1) & m->mask;
-	m->s[i].k1 = k1;
-	m->s[i].k2 = k2;
-	m->s[i].val = val;
-	m->n++;
-}
-
-/* Make room for `extra` more keys at a load factor of at most 3/4. */
-static int hmap_reserve(struct hmap *m, uint32_t extra)
-{
-	size_t cap = m->s ? (size_t)m->mask + 1 : 0, ncap, i;
-	struct hmap nm;
-
-	if (((size_t)m->n + extra) * 4 <= cap * 3)
-		return 0;
-	ncap = cap ? cap * 2 : 64;
-	while (((size_t)m->n + extra) * 4 > ncap * 3)
-		ncap *= 2;
-	if (ncap > (1ULL << 31))
-		return -ENOMEM;
-	nm.s = malloc(ncap * sizeof(*nm.s));
-	if (!nm.s)
-		return -ENOMEM;
-	for (i = 0; i < ncap; i++)
-		nm.s[i].val = NIL;
-	nm.mask = ncap - 1;
-	nm.n = 0;
-	for (i = 0; i < cap; i++)
-		if (m->s[i].val != NIL)
-			hmap_put(&nm, m->s[i].k1, m->s[i].k2, m->s[i].val);
-	free(m->s);
-	*m = nm;
-	return 0;
-}
-
-static void hmap_free(struct hmap *m)
-{
-	free(m->s);
-	memset(m, 0, sizeof(*m));
-}
-
-
-/* Grow *p (elements of elsz bytes) so that `need` elements fit. */
-static int vec_reserve(void **p, size_t *cap, size_t need, size_t elsz)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * elsz);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Sets of node sequences (reported cycles), each stored in its canonical rotation.         */
-
-struct sslot {
-	uint64_t h;
-	uint32_t off, len; /* len 0: empty */
-};
-
-struct seqset {
-	struct sslot *s;
-	size_t cap, n; /* cap: power of two or 0 */
-	uint32_t *pool;
-	size_t npool, cappool;
-};
-
-static uint64_t seq_hash(const uint32_t *v, uint32_t n)
-{
-	uint64_t h = n;
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		h = mix64(h ^ v[i]) + i;
-	return h;
-}
-
-static bool seqset_has(const struct seqset *ss, const uint32_t *v, uint32_t n, uint64_t h)
-{
-	size_t i;
-
-	if (!ss->cap)
-		return false;
-	for (i = h & (ss->cap - 1); ss->s[i].len; i = (i + 1) & (ss->cap - 1)) {
-		const struct sslot *sl = &ss->s[i];
-
-		if (sl->h == h && sl->len == n && !memcmp(ss->pool + sl->off, v, n * sizeof(*v)))
-			return true;
-	}
-	return false;
-}
-
-static int seqset_reserve(struct seqset *ss, uint32_t n)
-{
-	struct sslot *ns;
-	size_t ncap, i, j;
-
-	if (vec_reserve((void **)&ss->pool, &ss->cappool, ss->npool + n, sizeof(*ss->pool)))
-		return -ENOMEM;
-	if ((ss->n + 1) * 2 <= ss->cap)
-		return 0;
-	ncap = ss->cap ? ss->cap * 2 : 16;
-	ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (i = 0; i < ss->cap; i++) {
-		if (!ss->s[i].len)
-			continue;
-		for (j = ss->s[i].h & (ncap - 1); ns[j].len; j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = ss->s[i];
-	}
-	free(ss->s);
-	ss->s = ns;
-	ss->cap = ncap;
-	return 0;
-}
-
-/* Add a sequence known to be absent, after seqset_reserve(). */
-static void seqset_put(struct seqset *ss, const uint32_t *v, uint32_t n, uint64_t h)
-{
-	size_t i;
-
-	for (i = h & (ss->cap - 1); ss->s[i].len; i = (i + 1) & (ss->cap - 1))
-		;
-	memcpy(ss->pool + ss->npool, v, n * sizeof(*v));
-	ss->s[i].h = h;
-	ss->s[i].off = ss->npool;
-	ss->s[i].len = n;
-	ss->npool += n;
-	ss->n++;
-}
-
-static void seqset_free(struct seqset *ss)
-{
-	free(ss->s);
-	free(ss->pool);
-	memset(ss, 0, sizeof(*ss));
-}
 
 /*
  * Rotate v[0..n) in place to its lexicographically smallest rotation (tmp holds n entries), so
@@ -328,7 +127,7 @@ struct graph {
 	struct iedge *e;
 	struct elink *l;
 	size_t ne, cape, capl;
-	struct hmap map;     /* (from << 32 | to) -> edge index */
+	struct klt_hmap map;     /* (from << 32 | to) -> edge index */
 	uint32_t *first_out;		/* per node: its out-edges, linked through next_out */
 	struct nadj *succ, *pred;	/* per node: successor / predecessor node ids */
 	size_t nn, capn;
@@ -347,7 +146,7 @@ struct graph {
 	uint32_t epoch;
 	/* paths and node sequences: 2 * capn + 2 each */
 	uint32_t *path, *best, *seq, *seq2;
-	struct seqset cycles; /* reported cycles (class level: also those covered by instances) */
+	struct klt_seqset cycles; /* reported cycles (class level: also those covered by instances) */
 };
 
 struct lg_engine {
@@ -356,25 +155,25 @@ struct lg_engine {
 
 	struct task *tasks;
 	size_t ntasks, captasks;
-	struct hmap taskmap; /* tid -> task */
+	struct klt_hmap taskmap; /* tid -> task */
 	uint32_t last_task;
 
 	struct ilock *locks;
 	size_t nlocks, caplocks;
-	struct hmap lockmap; /* addr -> instance */
+	struct klt_hmap lockmap; /* addr -> instance */
 
 	struct iclass *classes;
 	size_t nclasses, capclasses;
-	struct hmap infmap;  /* (first ip, kind) -> inferred class */
-	struct hmap namemap; /* (64-bit name hash, another 32-bit one) -> explicit class */
+	struct klt_hmap infmap;  /* (first ip, kind) -> inferred class */
+	struct klt_hmap namemap; /* (64-bit name hash, another 32-bit one) -> explicit class */
 
 	struct graph ig, cg;
 
 	struct lg_finding *findings;
 	size_t nfindings, capfindings;
-	struct hmap seen_rule;	  /* (rule, class edge) */
-	struct hmap seen_suspend; /* (tid << 32 | lock, acquisition ts): once per hold */
-	struct hmap seen_atomic;  /* (callback, class) */
+	struct klt_hmap seen_rule;	  /* (rule, class edge) */
+	struct klt_hmap seen_suspend; /* (tid << 32 | lock, acquisition ts): once per hold */
+	struct klt_hmap seen_atomic;  /* (callback, class) */
 
 	struct lg_stats stats;
 };
@@ -463,7 +262,7 @@ static int nadj_reserve(struct nadj *a)
 {
 	size_t cap = a->cap;
 
-	if (vec_reserve((void **)&a->v, &cap, (size_t)a->n + 1, sizeof(*a->v)))
+	if (klt_vec_reserve((void **)&a->v, &cap, (size_t)a->n + 1, sizeof(*a->v)))
 		return -ENOMEM;
 	a->cap = (uint32_t)cap;
 	return 0;
@@ -473,10 +272,10 @@ static int graph_reserve_edge(struct graph *g, uint32_t from, uint32_t to)
 {
 	if (nadj_reserve(&g->succ[from]) || nadj_reserve(&g->pred[to]))
 		return -ENOMEM;
-	if (vec_reserve((void **)&g->e, &g->cape, g->ne + 1, sizeof(*g->e)) ||
-	    vec_reserve((void **)&g->l, &g->capl, g->ne + 1, sizeof(*g->l)))
+	if (klt_vec_reserve((void **)&g->e, &g->cape, g->ne + 1, sizeof(*g->e)) ||
+	    klt_vec_reserve((void **)&g->l, &g->capl, g->ne + 1, sizeof(*g->l)))
 		return -ENOMEM;
-	return hmap_reserve(&g->map, 1);
+	return klt_hmap_reserve(&g->map, 1);
 }
 
 static uint32_t graph_add_edge(struct graph *g, uint32_t from, uint32_t to, uint8_t types,
@@ -501,7 +300,7 @@ static uint32_t graph_add_edge(struct graph *g, uint32_t from, uint32_t to, uint
 	g->first_out[from] = idx;
 	g->succ[from].v[g->succ[from].n++] = to;
 	g->pred[to].v[g->pred[to].n++] = from;
-	hmap_put(&g->map, ekey(from, to), 0, idx);
+	klt_hmap_put(&g->map, ekey(from, to), 0, idx);
 	topo_insert(g, idx);
 	return idx;
 }
@@ -525,7 +324,7 @@ static void graph_free(struct graph *g)
 {
 	free(g->e);
 	free(g->l);
-	hmap_free(&g->map);
+	klt_hmap_free(&g->map);
 	for (size_t i = 0; i < g->capn; i++) {
 		free(g->succ[i].v);
 		free(g->pred[i].v);
@@ -547,7 +346,7 @@ static void graph_free(struct graph *g)
 	free(g->best);
 	free(g->seq);
 	free(g->seq2);
-	seqset_free(&g->cycles);
+	klt_seqset_free(&g->cycles);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -810,7 +609,7 @@ static void finding_init(struct lg_finding *f, unsigned kind, uint64_t ts)
 
 static int finding_reserve(struct lg_engine *e)
 {
-	return vec_reserve((void **)&e->findings, &e->capfindings, e->nfindings + 1,
+	return klt_vec_reserve((void **)&e->findings, &e->capfindings, e->nfindings + 1,
 			   sizeof(*e->findings));
 }
 
@@ -837,14 +636,14 @@ static int finding_add(struct lg_engine *e, const struct lg_finding *f)
  * Report f once per key (k1, k2) of the set `seen`. The key is recorded together with the
  * finding, so after -ENOMEM neither is, and a later occurrence reports it.
  */
-static int finding_add_once(struct lg_engine *e, struct hmap *seen, uint64_t k1, uint32_t k2,
+static int finding_add_once(struct lg_engine *e, struct klt_hmap *seen, uint64_t k1, uint32_t k2,
 			    const struct lg_finding *f)
 {
-	if (hmap_find(seen, k1, k2) != NIL)
+	if (klt_hmap_find(seen, k1, k2) != NIL)
 		return 0;
-	if (hmap_reserve(seen, 1) || finding_reserve(e))
+	if (klt_hmap_reserve(seen, 1) || finding_reserve(e))
 		return -ENOMEM;
-	hmap_put(seen, k1, k2, 0);
+	klt_hmap_put(seen, k1, k2, 0);
 	finding_commit(e, f);
 	return 0;
 }
@@ -910,8 +709,8 @@ static int cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64
 		g->seq[i] = g->e[g->best[i]].pub.from;
 	g->seq[len] = g->e[ei].pub.from;
 	canon_rotation(g->seq, n, g->seq2);
-	h = seq_hash(g->seq, n);
-	if (seqset_has(&g->cycles, g->seq, n, h))
+	h = klt_hash_seq32(g->seq, n);
+	if (klt_seqset_has(&g->cycles, g->seq, n, h))
 		return 0;
 
 	if (g->level == LG_LEVEL_INSTANCE) {
@@ -927,8 +726,8 @@ static int cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64
 		if (cn >= 2) {
 			/* g->path is free once shortest_cycle() copied its answer to g->best */
 			canon_rotation(g->seq2, cn, g->path);
-			ch = seq_hash(g->seq2, cn);
-			class_new = !seqset_has(&cg->cycles, g->seq2, cn, ch);
+			ch = klt_hash_seq32(g->seq2, cn);
+			class_new = !klt_seqset_has(&cg->cycles, g->seq2, cn, ch);
 		}
 	}
 
@@ -938,17 +737,17 @@ static int cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64
 	f.edges = malloc(n * sizeof(*f.edges));
 	if (!f.edges)
 		return -ENOMEM;
-	if (finding_reserve(e) || seqset_reserve(&g->cycles, n) ||
-	    (class_new && seqset_reserve(&cg->cycles, cn))) {
+	if (finding_reserve(e) || klt_seqset_reserve(&g->cycles, n) ||
+	    (class_new && klt_seqset_reserve(&cg->cycles, cn))) {
 		free(f.edges);
 		return -ENOMEM;
 	}
 	for (i = 0; i < len; i++)
 		f.edges[i] = *edge_pub(g, g->best[i]);
 	f.edges[len] = *edge_pub(g, ei);
-	seqset_put(&g->cycles, g->seq, n, h);
+	klt_seqset_put(&g->cycles, g->seq, n, h);
 	if (class_new)
-		seqset_put(&cg->cycles, g->seq2, cn, ch);
+		klt_seqset_put(&cg->cycles, g->seq2, cn, ch);
 	finding_commit(e, &f);
 	return 0;
 }
@@ -966,7 +765,7 @@ static int rule_check(struct lg_engine *e, uint32_t cei, uint64_t ts)
 			struct lg_finding f;
 
 			if (x->inner[i] != y->outer[j] ||
-			    hmap_find(&e->seen_rule, (uint32_t)x->inner[i], cei) != NIL)
+			    klt_hmap_find(&e->seen_rule, (uint32_t)x->inner[i], cei) != NIL)
 				continue;
 			finding_init(&f, LG_F_RULE, ts);
 			f.level = LG_LEVEL_CLASS;
@@ -999,15 +798,15 @@ static struct task *task_get(struct lg_engine *e, const struct klt_event *ev, bo
 	if (e->last_task < e->ntasks && e->tasks[e->last_task].tid == ev->tid) {
 		idx = e->last_task;
 	} else {
-		idx = hmap_find(&e->taskmap, ev->tid, 0);
+		idx = klt_hmap_find(&e->taskmap, ev->tid, 0);
 		if (idx == NIL) {
 			struct held *held;
 
 			if (!create)
 				return NULL;
-			if (vec_reserve((void **)&e->tasks, &e->captasks, e->ntasks + 1,
+			if (klt_vec_reserve((void **)&e->tasks, &e->captasks, e->ntasks + 1,
 					sizeof(*e->tasks)) ||
-			    hmap_reserve(&e->taskmap, 1)) {
+			    klt_hmap_reserve(&e->taskmap, 1)) {
 				*err = -ENOMEM;
 				return NULL;
 			}
@@ -1022,7 +821,7 @@ static struct task *task_get(struct lg_engine *e, const struct klt_event *ev, bo
 			t->tid = ev->tid;
 			t->pending = NIL;
 			t->held = held;
-			hmap_put(&e->taskmap, ev->tid, 0, idx);
+			klt_hmap_put(&e->taskmap, ev->tid, 0, idx);
 			e->stats.tasks++;
 		}
 		e->last_task = idx;
@@ -1039,7 +838,7 @@ static uint64_t name_hash(const char *s, uint64_t seed)
 
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return mix64(h);
+	return klt_mix64(h);
 }
 
 /* Does rule r apply to this kernel, is it of this kind, and does `pat` of it match name? */
@@ -1109,10 +908,10 @@ static int class_resolve_rules(struct lg_engine *e, struct iclass *c)
 static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip, uint32_t *out)
 {
 	const struct klt_sym *sym = NULL;
-	uint32_t idx = hmap_find(&e->lockmap, addr, 0), cid = NIL;
+	uint32_t idx = klt_hmap_find(&e->lockmap, addr, 0), cid = NIL;
 	uint64_t k1 = 0;
 	uint32_t k2 = 0;
-	struct hmap *cmap = NULL;
+	struct klt_hmap *cmap = NULL;
 	uint8_t origin = LG_CLASS_INFERRED;
 	struct iclass *c;
 	struct ilock *l;
@@ -1153,17 +952,17 @@ static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t i
 		k2 = (uint32_t)name_hash(sym->name, 0x84222325cbf29ce4ULL);
 	}
 	if (cmap)
-		cid = hmap_find(cmap, k1, k2);
+		cid = klt_hmap_find(cmap, k1, k2);
 
-	if (vec_reserve((void **)&e->locks, &e->caplocks, e->nlocks + 1, sizeof(*e->locks)) ||
-	    hmap_reserve(&e->lockmap, 1) || graph_reserve_node(&e->ig))
+	if (klt_vec_reserve((void **)&e->locks, &e->caplocks, e->nlocks + 1, sizeof(*e->locks)) ||
+	    klt_hmap_reserve(&e->lockmap, 1) || graph_reserve_node(&e->ig))
 		return -ENOMEM;
 	if (cid == NIL) {
 		struct iclass nc;
 
-		if (vec_reserve((void **)&e->classes, &e->capclasses, e->nclasses + 1,
+		if (klt_vec_reserve((void **)&e->classes, &e->capclasses, e->nclasses + 1,
 				sizeof(*e->classes)) ||
-		    graph_reserve_node(&e->cg) || (cmap && hmap_reserve(cmap, 1)))
+		    graph_reserve_node(&e->cg) || (cmap && klt_hmap_reserve(cmap, 1)))
 			return -ENOMEM;
 		memset(&nc, 0, sizeof(nc));
 		nc.pub.id = e->nclasses;
@@ -1178,7 +977,7 @@ static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t i
 		e->classes[cid] = nc;
 		graph_add_node(&e->cg);
 		if (cmap)
-			hmap_put(cmap, k1, k2, cid);
+			klt_hmap_put(cmap, k1, k2, cid);
 	}
 	c = &e->classes[cid];
 	c->pub.ninstances++;
@@ -1192,7 +991,7 @@ static int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t i
 	l->pub.first_ip = ip;
 	l->last_to = NIL;
 	l->last_edge = NIL;
-	hmap_put(&e->lockmap, addr, 0, idx);
+	klt_hmap_put(&e->lockmap, addr, 0, idx);
 	graph_add_node(&e->ig);
 	*out = idx;
 	return 0;
@@ -1224,7 +1023,7 @@ static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8
 	if (hl->last_to == lk) {
 		ei = hl->last_edge;
 	} else {
-		ei = hmap_find(&ig->map, ekey(h->lock, lk), 0);
+		ei = klt_hmap_find(&ig->map, ekey(h->lock, lk), 0);
 		if (ei != NIL) {
 			hl->last_to = lk;
 			hl->last_edge = ei;
@@ -1252,7 +1051,7 @@ static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8
 
 	cf = e->locks[h->lock].pub.class_id;
 	ct = e->locks[lk].pub.class_id;
-	cei = cf == ct ? NIL : hmap_find(&cg->map, ekey(cf, ct), 0);
+	cei = cf == ct ? NIL : klt_hmap_find(&cg->map, ekey(cf, ct), 0);
 	if (graph_reserve_edge(ig, h->lock, lk))
 		return -ENOMEM;
 	if (cf != ct && cei == NIL && graph_reserve_edge(cg, cf, ct))
@@ -1407,7 +1206,7 @@ static int release(struct lg_engine *e, struct task *t, const struct klt_event *
 	if (e->cfg.ignore_unbalanced)
 		return 0;
 	finding_init(&f, LG_F_UNBALANCED, ev->ts);
-	hold_from_event(&f.hold, ev, hmap_find(&e->lockmap, ev->lock, 0), kind, ev->mode);
+	hold_from_event(&f.hold, ev, klt_hmap_find(&e->lockmap, ev->lock, 0), kind, ev->mode);
 	return finding_add(e, &f);
 }
 
@@ -1639,24 +1438,24 @@ void lg_free(struct lg_engine *e)
 	for (i = 0; i < e->ntasks; i++)
 		free(e->tasks[i].held);
 	free(e->tasks);
-	hmap_free(&e->taskmap);
+	klt_hmap_free(&e->taskmap);
 	free(e->locks);
-	hmap_free(&e->lockmap);
+	klt_hmap_free(&e->lockmap);
 	for (i = 0; i < e->nclasses; i++) {
 		free(e->classes[i].outer);
 		free(e->classes[i].inner);
 	}
 	free(e->classes);
-	hmap_free(&e->infmap);
-	hmap_free(&e->namemap);
+	klt_hmap_free(&e->infmap);
+	klt_hmap_free(&e->namemap);
 	graph_free(&e->ig);
 	graph_free(&e->cg);
 	for (i = 0; i < e->nfindings; i++)
 		free(e->findings[i].edges);
 	free(e->findings);
-	hmap_free(&e->seen_rule);
-	hmap_free(&e->seen_suspend);
-	hmap_free(&e->seen_atomic);
+	klt_hmap_free(&e->seen_rule);
+	klt_hmap_free(&e->seen_suspend);
+	klt_hmap_free(&e->seen_atomic);
 	free(e);
 }
 
@@ -1667,7 +1466,7 @@ size_t lg_nlocks(const struct lg_engine *e)
 
 int64_t lg_lock_find(const struct lg_engine *e, uint64_t addr)
 {
-	uint32_t idx = hmap_find(&e->lockmap, addr, 0);
+	uint32_t idx = klt_hmap_find(&e->lockmap, addr, 0);
 
 	return idx == NIL ? -1 : (int64_t)idx;
 }

@@ -17,6 +17,7 @@
 #include "klt_abi.h"
 #include "symtab.h"
 #include "trace.h"
+#include "traceio.h"
 
 enum klt_attach {
 	KLT_ATTACH_AUTO = 0,

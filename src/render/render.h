@@ -64,7 +64,7 @@ int klt_render_folded(FILE *f, const struct klt_view *v, const struct klt_sample
 int klt_render_perf_script(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
 /* Trace Event Format JSON: hold intervals per task as complete ("X") events. */
 int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample_opts *o);
-/* perf.data (src/perfdata.c) at path: one sample per acquisition, call chain = the lock
+/* perf.data (src/io/perfdata.c) at path: one sample per acquisition, call chain = the lock
  * ("lock:NAME", innermost) then its stack; event klt:hold-ns / klt:wait-ns / klt:acquire.
  * 0, or <0 with a one-line reason naming the file in err. */
 int klt_render_perf_data(const char *path, bool force, const struct klt_view *v,

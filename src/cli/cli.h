@@ -29,7 +29,7 @@ int klt_cli_load_rules(const char *path, bool none, struct klt_rules *rules, cha
 
 /*
  * An output file written to a 0600 temporary beside it and renamed over the target on commit
- * (src/cli_output.c). "-" or NULL is stdout. Every failure prints one line naming the path.
+ * (src/cli/cli_output.c). "-" or NULL is stdout. Every failure prints one line naming the path.
  */
 struct klt_out {
 	FILE *f;

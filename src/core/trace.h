@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * In-memory trace and its two on-disk forms: the versioned, chunked binary trace file
- * (docs/trace-format.md) and the line-oriented text form (docs/text-format.md).
- * The model is plain data; readers/writers do I/O, the engine never includes this file's I/O.
+ * The in-memory trace: plain data (header, symbols, stacks, events, counters) and what the core
+ * decides from it (is a recording complete?). Its two on-disk forms are read and written by
+ * src/io/ (traceio.h); nothing here does I/O.
  */
 #ifndef KLT_TRACE_H
 #define KLT_TRACE_H
@@ -18,11 +18,6 @@
 #define KLT_TRACE_MAGIC "KLTRACE\0" /* 8 bytes at offset 0 of a binary trace */
 #define KLT_FORMAT_VERSION 1
 #define KLT_MAX_COUNTERS 32
-/* Largest text-form trace klt_trace_load() reads (docs/text-format.md); the binary form has none. */
-#define KLT_TEXT_MAX_BYTES ((size_t)256 << 20)
-/* Largest rules file the command line reads (docs/rules.md). */
-#define KLT_RULES_MAX_BYTES ((size_t)1 << 20)
-
 /* Header strings. Empty string = unknown. */
 struct klt_trace_info {
 	uint32_t format_version;  /* of the file that was read; KLT_FORMAT_VERSION when written */
@@ -102,44 +97,6 @@ enum klt_completeness klt_completeness(const struct klt_counter *c, size_t nc, u
 				       const char *attach_mode, char *why, size_t len);
 /* The counter a reader adds (and the text form keeps) when it loaded only a prefix. */
 #define KLT_COUNTER_TRUNCATED "trace_truncated"
-
-/* Binary trace file. */
-int klt_trace_read_file(const char *path, struct klt_trace *t, struct klt_err *err);
-int klt_trace_read_buf(const void *buf, size_t len, const char *name, struct klt_trace *t,
-		       struct klt_err *err);
-/* Text form. */
-int klt_text_parse(const char *buf, size_t len, const char *name, struct klt_trace *t,
-		   struct klt_err *err);
-int klt_text_write(FILE *f, struct klt_trace *t);
-/* Either form, detected by the magic. */
-int klt_trace_load(const char *path, struct klt_trace *t, struct klt_err *err);
-/*
- * Is this (the first bytes of a file) certainly not text? A description ("an ELF file", "gzip
- * data", "binary data: a NUL byte", ...) or NULL. *bad_off: offset of the offending byte, or
- * SIZE_MAX when a file signature matched.
- */
-const char *klt_sniff_not_text(const void *buf, size_t n, size_t *bad_off);
-
-/* Writer flags */
-#define KLT_W_FORCE (1u << 0) /* overwrite an existing file (never follows symlinks either way) */
-#define KLT_W_SYNC (1u << 1)  /* fdatasync after each chunk */
-
-/*
- * Streaming binary writer: append-only chunks, each with its own CRC32, so a file cut off at any
- * byte still yields every complete chunk. Symbols and stacks added before the events that use
- * them are written before those events. Output is created O_EXCL|O_NOFOLLOW, mode 0600.
- */
-struct klt_writer;
-struct klt_writer *klt_writer_open(const char *path, const struct klt_trace_info *info,
-				   unsigned flags, struct klt_err *err);
-int klt_writer_add_sym(struct klt_writer *w, const struct klt_sym *sym);
-int klt_writer_add_stack(struct klt_writer *w, int32_t id, const uint64_t *ips, uint32_t nr);
-int klt_writer_add_event(struct klt_writer *w, const struct klt_event *ev);
-int klt_writer_set_counter(struct klt_writer *w, const char *name, uint64_t value);
-int klt_writer_flush(struct klt_writer *w);  /* write everything pending as complete chunks */
-int klt_writer_close(struct klt_writer *w, struct klt_err *err); /* flush + counters + end chunk */
-/* Whole trace in one call (used by `convert`). */
-int klt_trace_write_file(const char *path, struct klt_trace *t, unsigned flags, struct klt_err *err);
 
 /* Names used by both text and reports. Return NULL for unknown values. */
 const char *klt_ev_type_name(unsigned type);	  /* "lock", "unlock", ... text op names */

@@ -24,6 +24,7 @@
 #include "samples.h"
 #include "stats.h"
 #include "trace.h"
+#include "traceio.h"
 
 #ifndef KLT_DATADIR
 #define KLT_DATADIR "/usr/local/share/kvmlocktrace"
@@ -675,7 +676,7 @@ static int cmd_analyse(struct env *env)
 		}
 	}
 	if (env->format == FMT_PERF_DATA) {
-		/* a perf.data file is written by src/perfdata.c into the reserved temporary */
+		/* a perf.data file is written by src/io/perfdata.c into the reserved temporary */
 		if (env->output && strcmp(env->output, "-") &&
 		    klt_out_reserve(&o, env->output, env->force))
 			goto out;

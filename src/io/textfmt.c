@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "trace.h"
+#include "traceio.h"
 
 #define SYNTH_LOCK_BASE 0xffffffffa0000000ull /* + 0x100 * k: static locks named only in text */
 #define SYNTH_LOCK_STEP 0x100ull

@@ -550,7 +550,7 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 	return err;
 }
 
-/* --- perf.data (src/perfdata.c) ---------------------------------------------------------------- */
+/* --- perf.data (src/io/perfdata.c) ---------------------------------------------------------------- */
 
 int klt_render_perf_data(const char *path, bool force, const struct klt_view *v,
 			 const struct klt_sample_opts *o, char *err, size_t errlen)

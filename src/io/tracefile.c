@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "trace.h"
+#include "traceio.h"
 
 #define FILE_HDR_SIZE 16
 #define CHUNK_MAGIC 0x43544c4bu /* "KLTC" */
