@@ -69,7 +69,7 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
 ASAN_CORE_OBJS := $(LIB_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
 ASAN_TOOL_OBJS := $(TOOL_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
 
-.PHONY: all clean install uninstall check check-unit deps vmlinux bench tests-build demo unit
+.PHONY: print-layer all clean install uninstall check check-unit deps vmlinux bench tests-build demo unit
 .DELETE_ON_ERROR:
 # keep BPF objects: they are inputs of the skeletons and useful for bpftool inspection
 .SECONDARY:
@@ -96,7 +96,8 @@ $(OUTPUT)/obj/%.o: src/%.c | $(SKELS)
 	$(Q)$(CC) $(CPPFLAGS) $(call layer,$*) $(CFLAGS) -c $< -o $@
 
 # Where the installed binary finds rules/ and the VM harness.
-$(OUTPUT)/obj/cli/main.o $(ASAN_DIR)/obj/cli/main.o: override CFLAGS += -DKLT_DATADIR='"$(datadir)"' \
+$(OUTPUT)/obj/cli/cli_common.o $(ASAN_DIR)/obj/cli/cli_common.o $(OUTPUT)/obj/cli/cmd_vmtest.o \
+	$(ASAN_DIR)/obj/cli/cmd_vmtest.o: override CFLAGS += -DKLT_DATADIR='"$(datadir)"' \
 	-DKLT_LIBEXECDIR='"$(libexecdir)"'
 
 $(OUTPUT)/libklt.a: $(CORE_OBJS)
@@ -215,5 +216,9 @@ uninstall:
 
 clean:
 	rm -rf $(OUTPUT)
+
+# The include paths of one layer, for tests/layers.t: make -s print-layer L=core
+print-layer:
+	@echo $(INC_$(L))
 
 -include $(wildcard $(OUTPUT)/obj/*/*.d $(OUTPUT)/*.bpf.d $(ASAN_DIR)/obj/*/*.d $(OUTPUT)/tests/*.d $(ASAN_DIR)/tests/*.d)

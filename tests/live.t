@@ -151,6 +151,22 @@ else
 	nok "uprobe: short-lived program lost its user symbols"; show "$tmp/short.out" 10; show "$tmp/short.report" 40
 fi
 
+# a program that exits at once, and a consumer that reads nothing until it is done (test-only
+# knob: the worst case of a loaded host, where this failed now and then): the command is seized
+# with ptrace and stopped at its exit with its maps still there, so its frames, its locks and
+# libc's are named all the same
+KLT_TEST_WAIT_WORKLOAD_FIRST=1 "$KLT" --user "$tmp/pthread_order" -- "$tmp/pthread_order" abba \
+	>"$tmp/exitonly.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q 'lock_a' "$tmp/exitonly.out" && grep -q 'lock_b' "$tmp/exitonly.out" &&
+   grep -qE 'path_one\+0x[0-9a-f]+ \[pthread_order\]' "$tmp/exitonly.out" &&
+   grep -qE 'path_two_inverted\+0x[0-9a-f]+ \[pthread_order\]' "$tmp/exitonly.out" &&
+   grep -qE '__pthread_mutex_lock \[libc\.so' "$tmp/exitonly.out"; then
+	ok "uprobe: program gone before its events were read: maps taken at its exit name everything"
+else
+	nok "uprobe: exit-time maps did not name the program's symbols (rc=$rc)"; show "$tmp/exitonly.out" 40
+fi
+
 # overload: every lock pair new (heap mutexes never reused) overflows the in-kernel edge map;
 # the loss is counted per cause in the summary and the recording, memory stays bounded, and the
 # inversion recorded before the storm is still reported

@@ -51,7 +51,20 @@ void klt_out_error(const struct klt_out *o, const char *msg);
 void klt_usage_error(const struct argp_state *state, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
-int klt_cmd_live(int argc, char **argv, bool record);
-int klt_cmd_features(int argc, char **argv);
+/*
+ * First existing file among: $ENVVAR/rel, the build tree (<exe>/../rel, <exe>/../../rel), the
+ * install tree relative to the binary (<exe>/../<reloc>, so DESTDIR or a moved prefix still
+ * works), and the configured install path. Into buf; NULL if none.
+ */
+const char *klt_cli_find_data(const char *envvar, const char *rel, const char *reloc,
+			      const char *installed, char *buf, size_t len);
+
+/* The commands (main.c's table). argv[0] is "kvmlocktrace NAME"; each returns the exit status. */
+int klt_cmd_live(int argc, char **argv, bool record); /* cli_live.c: trace, record */
+int klt_cmd_features(int argc, char **argv);	       /* cli_live.c */
+int klt_cmd_report(int argc, char **argv);	       /* cmd_report.c */
+int klt_cmd_check(int argc, char **argv);	       /* cmd_report.c */
+int klt_cmd_convert(int argc, char **argv);	       /* cmd_report.c */
+int klt_cmd_vmtest(int argc, char **argv);	       /* cmd_vmtest.c */
 
 #endif

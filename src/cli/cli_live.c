@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,6 +64,7 @@ struct live {
 	struct cb_count cbs[256]; /* cpuhp callbacks seen */
 	size_t ncbs;
 	int err;
+	bool ptraced; /* --user: the command is ptrace-seized, to stop at its exit */
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -243,6 +245,248 @@ static void print_summary(struct live *l, struct klt_tracer *t, const struct klt
 				"contention on watched locks and suspend phases only\n");
 }
 
+/* The recording's header: this machine, this tool, now. */
+static void live_info_init(struct klt_trace_info *info, const struct utsname *u)
+{
+	struct timespec ts;
+
+	snprintf(info->kernel_release, sizeof(info->kernel_release), "%s", u->release);
+	snprintf(info->machine, sizeof(info->machine), "%.31s", u->machine);
+	snprintf(info->hostname, sizeof(info->hostname), "%.63s", u->nodename);
+	snprintf(info->tool_version, sizeof(info->tool_version), "%s", KLT_VERSION);
+	snprintf(info->clock, sizeof(info->clock), "monotonic");
+	info->format_version = KLT_FORMAT_VERSION;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info->start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The traced command: forked now, waiting on the go pipe until the probes are attached; exec's
+ * errno comes back over efd (CLOEXEC: EOF when the exec succeeded). 0 or -1 (said why). */
+static int workload_fork(char **cmd, int go[2], int efd[2], pid_t *child, bool *ptraced)
+{
+	pid_t parent = getpid();
+
+	if (pipe(go) || pipe2(efd, O_CLOEXEC)) {
+		fprintf(stderr, "kvmlocktrace: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	*child = fork();
+	if (*child < 0) {
+		fprintf(stderr, "kvmlocktrace: fork: %s\n", strerror(errno));
+		*child = 0;
+		return -1;
+	}
+	if (*child == 0) {
+		char c;
+		int e;
+
+		/* the command dies with the tracer, even of SIGKILL (nothing would record it any
+		 * more); if we died before prctl, getppid() is no longer us */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(127);
+		close(go[1]);
+		close(efd[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(cmd[0], cmd);
+		e = errno;
+		if (write(efd[1], &e, sizeof(e)) != sizeof(e))
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	go[0] = -1;
+	close(efd[1]);
+	efd[1] = -1;
+	/* --user: seize it (no stop now, none at exec) to be told when it exits while its maps
+	 * still exist; where ptrace is not allowed (Yama), symbols fall back to reading the maps
+	 * while it lives */
+	if (ptraced)
+		*ptraced = !ptrace(PTRACE_SEIZE, *child, NULL,
+				   (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+	return 0;
+}
+
+/*
+ * Wait for the command (flags: 0 or WNOHANG): true when it is gone (*status says how). A
+ * seized command stops at its exit: its maps are read (klt_tracer_user_snapshot) and it goes
+ * on; any other stop (a signal for it, a group stop) is passed on unchanged.
+ */
+static bool workload_wait(struct live *l, struct klt_tracer *t, pid_t pid, int *status,
+			  int flags)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, flags);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0; /* not ours any more (ECHILD): gone */
+		if (!WIFSTOPPED(*status))
+			return true;
+		if (l->ptraced && (*status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			if (t)
+				klt_tracer_user_snapshot(t, pid);
+			ptrace(PTRACE_CONT, pid, NULL, NULL);
+		} else if ((*status >> 16) == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_CONT, pid, NULL, NULL);
+		} else {
+			ptrace(PTRACE_CONT, pid, NULL, (void *)(long)WSTOPSIG(*status));
+		}
+		*status = 0;
+	}
+}
+
+/* Poll until a signal, the workload's exit or --duration. 0, or -1 (said why). */
+static int live_loop(struct live *l, struct klt_tracer *t, pid_t *child, int *child_status)
+{
+	struct timespec t0, now;
+	int rc;
+
+	/* tests only: a consumer that does not run at all until the command is done (the worst
+	 * case of a loaded host; tests/live.t) */
+	bool done = *child > 0 && getenv("KLT_TEST_WAIT_WORKLOAD_FIRST") &&
+		    workload_wait(l, t, *child, child_status, 0);
+
+	if (done)
+		*child = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_sig && !done) {
+		rc = klt_tracer_poll(t, 100);
+		if (rc < 0) {
+			fprintf(stderr, "kvmlocktrace: %s\n", strerror(-rc));
+			return -1;
+		}
+		if (l->w && klt_writer_flush(l->w)) {
+			fprintf(stderr, "kvmlocktrace: %s: write failed\n", l->env->output);
+			return -1;
+		}
+		if (*child > 0 && workload_wait(l, t, *child, child_status, WNOHANG)) {
+			*child = 0;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (l->env->duration > 0 &&
+		    (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= l->env->duration)
+			break;
+	}
+	/* drain what is already in the ring buffer */
+	while (klt_tracer_poll(t, 0) > 0)
+		;
+	return 0;
+}
+
+/* After the loop: counters into the trace and the file, the summary, the file closed. */
+static int live_finish(struct live *l, struct klt_tracer *t, struct klt_counter *counters,
+		       size_t *nc)
+{
+	struct klt_err err;
+	int rc;
+
+	*nc = klt_tracer_counters(t, counters, KLT_MAX_COUNTERS);
+	for (size_t i = 0; i < *nc; i++) {
+		klt_trace_add_counter(&l->trace, counters[i].name, counters[i].value);
+		if (l->w)
+			klt_writer_set_counter(l->w, counters[i].name, counters[i].value);
+	}
+	print_summary(l, t, counters, *nc);
+	if (getenv("KLT_PROG_STATS"))
+		klt_tracer_prog_stats(t, stderr);
+	if (l->w) {
+		rc = klt_writer_close(l->w, &err);
+		l->w = NULL;
+		if (rc) {
+			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+			return -1;
+		}
+		fprintf(stderr, "kvmlocktrace: wrote %s\n", l->env->output);
+	}
+	return 0;
+}
+
+/* The exit status once the workload ran: 5 if it could not start; record only records (check
+ * gives the verdict); live tracing gives it at once, "clean" only for a complete trace. */
+static int live_exit_code(struct live *l, int efd, int child_status,
+			  const struct klt_counter *counters, size_t nc)
+{
+	struct live_env *env = l->env;
+	int exec_errno = 0;
+	char why[256];
+
+	/* exec's errno, or EOF (0 bytes) when the exec succeeded and closed the pipe */
+	if (efd >= 0 && read(efd, &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
+		exec_errno = 0;
+	if (exec_errno) {
+		fprintf(stderr, "kvmlocktrace: %s: could not start the workload: %s\n",
+			env->cmd[0], strerror(exec_errno));
+		return KLT_EXIT_WORKLOAD;
+	}
+	if (child_status && WIFEXITED(child_status))
+		fprintf(stderr, "kvmlocktrace: %s exited with status %d\n", env->cmd[0],
+			WEXITSTATUS(child_status));
+	else if (child_status && WIFSIGNALED(child_status))
+		fprintf(stderr, "kvmlocktrace: %s was killed by signal %d\n", env->cmd[0],
+			WTERMSIG(child_status));
+	if (env->record)
+		return KLT_EXIT_CLEAN;
+
+	enum klt_completeness c = klt_completeness(counters, nc, l->events,
+						   l->trace.info.attach_mode, why, sizeof(why));
+
+	if (c != KLT_COMPLETE && !lg_nfindings(l->eng))
+		fprintf(stderr, "kvmlocktrace: no verdict: %s\n", why);
+	return klt_verdict_exit(lg_nfindings(l->eng) > 0, c);
+}
+
+/* Load and attach, open the recording, say how we trace. 0 or the exit status (said why). */
+static int live_start(struct live *l, const struct klt_tracer_opts *o,
+		      const struct klt_tracer_cbs *cbs, struct klt_tracer **t, bool rules)
+{
+	struct live_env *env = l->env;
+	struct klt_err err;
+	char msg[512];
+	int rc;
+
+	rc = klt_tracer_start(o, cbs, t, msg, sizeof(msg));
+	if (rc) {
+		fprintf(stderr, "kvmlocktrace: cannot trace: %s\n", msg);
+		return rc == -EPERM || rc == -EACCES ? KLT_EXIT_PERM : KLT_EXIT_INPUT;
+	}
+	snprintf(l->trace.info.attach_mode, sizeof(l->trace.info.attach_mode), "%s",
+		 env->user ? "uprobe" : klt_attach_name(klt_tracer_mode(*t)));
+	if (env->record) {
+		l->w = klt_writer_open(env->output, &l->trace.info, env->force ? KLT_W_FORCE : 0,
+				       &err);
+		if (!l->w) {
+			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
+			return KLT_EXIT_INPUT;
+		}
+	}
+	if (klt_tracer_reason(*t)[0])
+		fprintf(stderr, "kvmlocktrace: %s\n", klt_tracer_reason(*t));
+	fprintf(stderr, "kvmlocktrace: tracing in %s mode (%s)%s; Ctrl-C to stop\n",
+		l->trace.info.attach_mode, env->all ? "all mutexes/rwsems" :
+		env->user ? "pthread locks" : "KVM/CPU-hotplug scope",
+		rules ? "" : ", no rules");
+	return 0;
+}
+
+/* The locks the rules want watched across suspend are watched in BPF too. */
+static size_t live_watch(const struct klt_rules *rules, unsigned kver, const char **watch,
+			 size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rules->n && n < max; i++)
+		if (rules->v[i].kind == KLT_RULE_WATCH_SUSPEND && klt_rule_applies(&rules->v[i], kver))
+			watch[n++] = rules->v[i].outer;
+	return n;
+}
+
+/*
+ * trace and record: rules, engine, the workload forked and held, the tracer started, the
+ * workload let go, the loop, then the summary and the verdict. Every path detaches and reaps.
+ */
 static int run_live(struct live_env *env)
 {
 	struct live l = { .env = env };
@@ -254,11 +498,12 @@ static int run_live(struct live_env *env)
 	};
 	struct klt_counter counters[KLT_MAX_COUNTERS];
 	struct klt_err err;
-	char rules_used[PATH_MAX], msg[512], why[256];
+	char rules_used[PATH_MAX];
 	int go[2] = { -1, -1 }, efd[2] = { -1, -1 }, rc, exit_code = KLT_EXIT_INPUT;
-	int exec_errno = 0;
+	int child_status = 0;
 	pid_t child = 0;
 	size_t nc = 0;
+	const char *watch[64];
 	unsigned kver;
 	struct utsname u;
 
@@ -271,18 +516,7 @@ static int run_live(struct live_env *env)
 	if (!l.trace.syms)
 		return KLT_EXIT_INPUT;
 	uname(&u);
-	snprintf(l.trace.info.kernel_release, sizeof(l.trace.info.kernel_release), "%s", u.release);
-	snprintf(l.trace.info.machine, sizeof(l.trace.info.machine), "%.31s", u.machine);
-	snprintf(l.trace.info.hostname, sizeof(l.trace.info.hostname), "%.63s", u.nodename);
-	snprintf(l.trace.info.tool_version, sizeof(l.trace.info.tool_version), "%s", KLT_VERSION);
-	snprintf(l.trace.info.clock, sizeof(l.trace.info.clock), "monotonic");
-	l.trace.info.format_version = KLT_FORMAT_VERSION;
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		l.trace.info.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	}
+	live_info_init(&l.trace.info, &u);
 	if (klt_cli_load_rules(env->rules_path, env->no_rules, &l.rules, rules_used,
 			       sizeof(rules_used)))
 		goto out;
@@ -293,16 +527,8 @@ static int run_live(struct live_env *env)
 		goto out;
 	}
 	kver = klt_kver_parse(u.release);
-	/* locks the rules want watched across suspend are watched in BPF too */
-	const char *watch[64];
-	size_t nwatch = 0;
-
-	for (size_t i = 0; i < l.rules.n && nwatch < 64; i++)
-		if (l.rules.v[i].kind == KLT_RULE_WATCH_SUSPEND &&
-		    klt_rule_applies(&l.rules.v[i], kver))
-			watch[nwatch++] = l.rules.v[i].outer;
 	o.watch = watch;
-	o.nwatch = nwatch;
+	o.nwatch = live_watch(&l.rules, kver, watch, sizeof(watch) / sizeof(watch[0]));
 	struct lg_config cfg = {
 		.syms = l.trace.syms,
 		.rules = l.rules.n ? &l.rules : NULL,
@@ -319,40 +545,8 @@ static int run_live(struct live_env *env)
 
 	/* The traced command waits until the probes are attached. */
 	if (env->cmd && env->cmd[0]) {
-		pid_t parent = getpid();
-
-		/* go: the command waits for the probes; efd: exec's errno comes back if it fails */
-		if (pipe(go) || pipe2(efd, O_CLOEXEC)) {
-			fprintf(stderr, "kvmlocktrace: pipe: %s\n", strerror(errno));
+		if (workload_fork(env->cmd, go, efd, &child, env->user ? &l.ptraced : NULL))
 			goto out;
-		}
-		child = fork();
-		if (child < 0) {
-			fprintf(stderr, "kvmlocktrace: fork: %s\n", strerror(errno));
-			goto out;
-		}
-		if (child == 0) {
-			char c;
-			int e;
-
-			/* the command dies with the tracer, even of SIGKILL (nothing would record it
-			 * any more); if we died before prctl, getppid() is no longer us */
-			if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-				_exit(127);
-			close(go[1]);
-			close(efd[0]);
-			if (read(go[0], &c, 1) != 1)
-				_exit(127);
-			execvp(env->cmd[0], env->cmd);
-			e = errno;
-			if (write(efd[1], &e, sizeof(e)) != sizeof(e))
-				_exit(127);
-			_exit(127);
-		}
-		close(go[0]);
-		go[0] = -1;
-		close(efd[1]);
-		efd[1] = -1;
 		if (env->user && !o.pid)
 			o.pid = child;
 	}
@@ -360,121 +554,35 @@ static int run_live(struct live_env *env)
 	/* Ctrl-C / SIGTERM during the (slow) load and attach must still detach and flush */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	rc = klt_tracer_start(&o, &cbs, &t, msg, sizeof(msg));
+	rc = live_start(&l, &o, &cbs, &t, rules_used[0] != '\0');
 	if (rc) {
-		fprintf(stderr, "kvmlocktrace: cannot trace: %s\n", msg);
-		exit_code = rc == -EPERM || rc == -EACCES ? KLT_EXIT_PERM : KLT_EXIT_INPUT;
+		exit_code = rc;
 		goto out;
 	}
-	snprintf(l.trace.info.attach_mode, sizeof(l.trace.info.attach_mode), "%s",
-		 env->user ? "uprobe" : klt_attach_name(klt_tracer_mode(t)));
-	if (env->record) {
-		l.w = klt_writer_open(env->output, &l.trace.info, env->force ? KLT_W_FORCE : 0, &err);
-		if (!l.w) {
-			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
-			goto out;
-		}
-	}
-	if (klt_tracer_reason(t)[0])
-		fprintf(stderr, "kvmlocktrace: %s\n", klt_tracer_reason(t));
-	fprintf(stderr, "kvmlocktrace: tracing in %s mode (%s)%s; Ctrl-C to stop\n",
-		l.trace.info.attach_mode, env->all ? "all mutexes/rwsems" :
-		env->user ? "pthread locks" : "KVM/CPU-hotplug scope",
-		rules_used[0] ? "" : ", no rules");
-
 	if (child > 0) {
 		if (write(go[1], "g", 1) != 1)
 			fprintf(stderr, "kvmlocktrace: cannot start %s\n", env->cmd[0]);
 		close(go[1]);
 		go[1] = -1;
 	}
-	struct timespec t0, now;
-	int child_status = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!stop_sig) {
-		rc = klt_tracer_poll(t, 100);
-		if (rc < 0) {
-			fprintf(stderr, "kvmlocktrace: %s\n", strerror(-rc));
-			goto out;
-		}
-		if (l.w && klt_writer_flush(l.w)) {
-			fprintf(stderr, "kvmlocktrace: %s: write failed\n", env->output);
-			goto out;
-		}
-		if (child > 0 && waitpid(child, &child_status, WNOHANG) == child) {
-			child = 0;
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (env->duration > 0 && (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >=
-						  env->duration)
-			break;
-	}
-	/* drain what is already in the ring buffer */
-	while ((rc = klt_tracer_poll(t, 0)) > 0)
-		;
-	nc = klt_tracer_counters(t, counters, KLT_MAX_COUNTERS);
-	for (size_t i = 0; i < nc; i++) {
-		klt_trace_add_counter(&l.trace, counters[i].name, counters[i].value);
-		if (l.w)
-			klt_writer_set_counter(l.w, counters[i].name, counters[i].value);
-	}
-	print_summary(&l, t, counters, nc);
-	if (getenv("KLT_PROG_STATS"))
-		klt_tracer_prog_stats(t, stderr);
-	if (l.w) {
-		rc = klt_writer_close(l.w, &err);
-		l.w = NULL;
-		if (rc) {
-			fprintf(stderr, "kvmlocktrace: %s\n", err.msg);
-			goto out;
-		}
-		fprintf(stderr, "kvmlocktrace: wrote %s\n", env->output);
-	}
-	/* exec's errno, or EOF (0 bytes) when the exec succeeded and closed the pipe */
-	if (efd[0] >= 0 && read(efd[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
-		exec_errno = 0;
-	if (exec_errno) {
-		fprintf(stderr, "kvmlocktrace: %s: could not start the workload: %s\n",
-			env->cmd[0], strerror(exec_errno));
-		exit_code = KLT_EXIT_WORKLOAD;
+	if (live_loop(&l, t, &child, &child_status) || live_finish(&l, t, counters, &nc))
 		goto out;
-	}
-	if (child_status && WIFEXITED(child_status))
-		fprintf(stderr, "kvmlocktrace: %s exited with status %d\n", env->cmd[0],
-			WEXITSTATUS(child_status));
-	else if (child_status && WIFSIGNALED(child_status))
-		fprintf(stderr, "kvmlocktrace: %s was killed by signal %d\n", env->cmd[0],
-			WTERMSIG(child_status));
-	/* record only records (check gives the verdict); live tracing gives it at once, and
-	 * "clean" only for a complete trace (cli.h KLT_EXIT_INCOMPLETE) */
-	if (env->record) {
-		exit_code = KLT_EXIT_CLEAN;
-	} else {
-		enum klt_completeness c = klt_completeness(counters, nc, l.events,
-							   l.trace.info.attach_mode, why,
-							   sizeof(why));
-
-		if (c != KLT_COMPLETE && !lg_nfindings(l.eng))
-			fprintf(stderr, "kvmlocktrace: no verdict: %s\n", why);
-		exit_code = klt_verdict_exit(lg_nfindings(l.eng) > 0, c);
-	}
+	exit_code = live_exit_code(&l, efd[0], child_status, counters, nc);
 out:
 	klt_tracer_stop(t); /* detach everything on every path */
 	if (l.w)
 		klt_writer_close(l.w, &err);
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]); /* a waiting child sees EOF and exits */
-	if (efd[0] >= 0)
-		close(efd[0]);
-	if (efd[1] >= 0)
-		close(efd[1]);
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]); /* a waiting child sees EOF and exits */
+		if (efd[i] >= 0)
+			close(efd[i]);
+	}
 	if (child > 0) {
+		int st;
+
 		kill(child, SIGTERM);
-		waitpid(child, NULL, 0);
+		workload_wait(&l, NULL, child, &st, 0); /* t is stopped: no snapshot */
 	}
 	lg_free(l.eng);
 	klt_rules_free(&l.rules);

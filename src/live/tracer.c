@@ -1254,6 +1254,11 @@ const char *klt_tracer_skipped(const struct klt_tracer *t)
 	return t->skipped;
 }
 
+void klt_tracer_user_snapshot(struct klt_tracer *t, pid_t pid)
+{
+	klt_usym_snapshot(t->usym, pid);
+}
+
 int klt_tracer_poll(struct klt_tracer *t, int timeout_ms)
 {
 	int n;

@@ -82,6 +82,9 @@ const char *klt_tracer_skipped(const struct klt_tracer *t);
 /* Poll the ring buffer for up to timeout_ms (records under the BPF side's wakeup threshold are
  * collected when it times out); returns events handled or -errno. */
 int klt_tracer_poll(struct klt_tracer *t, int timeout_ms);
+/* --user: read the maps of pid now (the traced command, stopped at its exit), so its frames
+ * and locks can still be named when its events are consumed after it is gone. */
+void klt_tracer_user_snapshot(struct klt_tracer *t, pid_t pid);
 /* Filter to a pid decided after start (the traced command): uprobes are per pid already. */
 /* BPF-side counters (drops and activity), name/value pairs. */
 size_t klt_tracer_counters(const struct klt_tracer *t, struct klt_counter *out, size_t max);

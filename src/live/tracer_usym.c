@@ -412,6 +412,19 @@ void klt_usym_track(struct klt_usym *u, pid_t pid)
 		proc_read(u, pm);
 }
 
+void klt_usym_snapshot(struct klt_usym *u, pid_t pid)
+{
+	struct proc_maps *pm;
+
+	if (!u || pid <= 0)
+		return;
+	pm = proc_add(u, pid);
+	if (!pm)
+		return;
+	pm->dead = false;
+	proc_read(u, pm);
+}
+
 void klt_usym_refresh(struct klt_usym *u)
 {
 	uint64_t now;

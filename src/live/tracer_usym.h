@@ -42,6 +42,9 @@ int klt_usym_resolve(struct klt_usym *u, pid_t pid, uint64_t addr, bool data, st
  *                     per such event (a lagging consumer).
  */
 void klt_usym_track(struct klt_usym *u, pid_t pid);
+/* Read pid's maps now, whatever was read before (the traced command stopped at its exit, its
+ * maps still there: docs/live-tracing.md, "User-space symbols"). */
+void klt_usym_snapshot(struct klt_usym *u, pid_t pid);
 void klt_usym_refresh(struct klt_usym *u);
 void klt_usym_event(struct klt_usym *u, pid_t pid, uint64_t ts);
 

@@ -326,7 +326,7 @@ static const char *weight_event(enum klt_weight w)
 /* DSO as perf shows it: [kernel.kallsyms] / [module] for kernel frames, the module otherwise. */
 static void dso_name(char *buf, size_t len, const char *mod, uint64_t addr, bool kernel)
 {
-	if (kernel || addr >= 0xffff800000000000ull) {
+	if (kernel || klt_is_kernel_addr(addr)) {
 		if (mod)
 			snprintf(buf, len, "[%s]", mod);
 		else
@@ -361,7 +361,7 @@ int klt_render_perf_script(FILE *f, const struct klt_view *v, const struct klt_s
 			(sm.time % UINT64_C(1000000000)) / 1000, sm.period, ev);
 		/* the lock itself is the innermost frame: flame graphs then end in the lock */
 		fprintf(f, "\t%16" PRIx64 " %s ([lock])\n",
-			v->redact && sm.lock_addr >= 0xffff800000000000ull ? 0 : sm.lock_addr,
+			v->redact && klt_is_kernel_addr(sm.lock_addr) ? 0 : sm.lock_addr,
 			sm.lock);
 		for (unsigned i = 0; i < sm.nframes; i++) {
 			/* perf prints sym+0xoff; our frames add " [module]", which goes to the DSO */

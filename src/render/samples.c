@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Sample model (samples.h): acquisitions -> weighted, symbolized samples. Pure C. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h> /* snprintf only */
 #include <stdlib.h>
 #include <string.h>
 
 #include "render_priv.h"
+#include "rules.h"
 #include "samples.h"
 
 #define FRAME_LEN 256
@@ -139,7 +139,7 @@ static void fill_frame(struct klt_sample_iter *it, unsigned i, uint64_t ip)
 	it->framep[i] = it->frame[i];
 	it->funcp[i] = it->func[i];
 	it->dsop[i] = sym ? sym->module : NULL;
-	it->addrs[i] = it->v->redact && ip >= 0xffff800000000000ull ? 0 : ip;
+	it->addrs[i] = it->v->redact && klt_is_kernel_addr(ip) ? 0 : ip;
 }
 
 int klt_samples_next(struct klt_sample_iter *it, struct klt_sample *out)
@@ -155,7 +155,7 @@ int klt_samples_next(struct klt_sample_iter *it, struct klt_sample *out)
 		if (!klt_sample_weight(a, it->o.weight, &w))
 			continue;
 		klt_acq_lock_name(it->v, a, it->lock, sizeof(it->lock));
-		if (it->o.lock_glob && fnmatch(it->o.lock_glob, it->lock, 0))
+		if (it->o.lock_glob && !klt_glob_match(it->o.lock_glob, it->lock))
 			continue;
 		if (it->v->trace && a->stack_id >= 0)
 			stk = klt_trace_stack(it->v->trace, a->stack_id);
@@ -186,7 +186,7 @@ int klt_samples_next(struct klt_sample_iter *it, struct klt_sample *out)
 		out->funcs = it->funcp + skip;
 		out->dsos = it->dsop + skip;
 		out->addrs = it->addrs + skip;
-		out->kernel = n && (stk && stk->nr ? stk->ips[0] : a->ip) >= 0xffff800000000000ull;
+		out->kernel = n && klt_is_kernel_addr(stk && stk->nr ? stk->ips[0] : a->ip);
 		out->acq = a;
 		return 1;
 	}

@@ -40,7 +40,8 @@ struct klt_sample {
 
 struct klt_sample_opts {
 	enum klt_weight weight;
-	const char *lock_glob; /* only locks whose class name matches (fnmatch), NULL = all */
+	const char *lock_glob; /* only locks whose class name matches (klt_glob_match: * and ?,
+			       as in rules), NULL = all */
 };
 
 struct klt_sample_iter;
