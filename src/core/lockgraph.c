@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "held.h"
 #include "lockgraph.h"
 
 #define NIL KLT_NIL
@@ -58,30 +59,19 @@ static void canon_rotation(uint32_t *v, uint32_t n, uint32_t *tmp)
 /* ---------------------------------------------------------------------------------------- */
 /* Engine state.                                                                            */
 
-struct held {
-	uint64_t addr;
-	uint64_t ts;
-	uint64_t ip;
-	uint32_t lock;
-	int32_t stack;
-	uint32_t cpu;
-	uint8_t mode;
-	uint8_t trylock;
-};
-
+/*
+ * A task: its held stack, pending ATTEMPT and lost count are the pairing pass's (held.h; a
+ * hold's `ref` is the instance, the pending ATTEMPT's `pend_ref` too). The rest is the engine's.
+ */
 struct task {
-	uint32_t tid, pid;
+	struct klt_htask h;
+	uint32_t pid;
 	char comm[KLT_COMM_LEN];
-	uint32_t depth;
-	uint32_t lost;	   /* pushes dropped on overflow: their releases are not unbalanced */
-	uint32_t pending;  /* instance of an ATTEMPT still waiting for its ACQUIRED, or NIL */
-	uint64_t pending_addr;
 	bool overflow_reported;
 	bool in_atomic;	   /* inside an atomic (STARTING/DYING) cpuhp callback */
 	uint64_t cb;
 	uint32_t cb_cpu, cb_state;
 	int32_t cb_idx;
-	struct held *held; /* max_depth entries */
 };
 
 struct ilock {
@@ -151,12 +141,8 @@ struct graph {
 
 struct lg_engine {
 	struct lg_config cfg;
-	unsigned max_depth;
 
-	struct task *tasks;
-	size_t ntasks, captasks;
-	struct klt_hmap taskmap; /* tid -> task */
-	uint32_t last_task;
+	struct klt_pairing pairs; /* tasks: struct task */
 
 	struct ilock *locks;
 	size_t nlocks, caplocks;
@@ -651,18 +637,18 @@ static int finding_add_once(struct lg_engine *e, struct klt_hmap *seen, uint64_t
 static void hold_from_task(struct lg_hold *h, const struct task *t)
 {
 	h->pid = t->pid;
-	h->tid = t->tid;
+	h->tid = t->h.tid;
 	memcpy(h->comm, t->comm, KLT_COMM_LEN);
 }
 
-static void hold_from_held(struct lg_hold *h, const struct task *t, const struct held *he,
+static void hold_from_held(struct lg_hold *h, const struct task *t, const struct klt_held *he,
 			   const struct lg_engine *e)
 {
 	hold_from_task(h, t);
 	h->cpu = he->cpu;
-	h->lock = he->lock;
+	h->lock = he->ref;
 	h->addr = he->addr;
-	h->kind = e->locks[he->lock].pub.kind;
+	h->kind = e->locks[he->ref].pub.kind;
 	h->mode = he->mode;
 	h->ts = he->ts;
 	h->ip = he->ip;
@@ -791,42 +777,12 @@ static int rule_check(struct lg_engine *e, uint32_t cei, uint64_t ts)
 static struct task *task_get(struct lg_engine *e, const struct klt_event *ev, bool create,
 			     int *err)
 {
-	struct task *t;
-	uint32_t idx;
+	size_t n = e->pairs.ntasks;
+	struct task *t = (struct task *)klt_pair_task(&e->pairs, ev->tid, create, err);
 
-	*err = 0;
-	if (e->last_task < e->ntasks && e->tasks[e->last_task].tid == ev->tid) {
-		idx = e->last_task;
-	} else {
-		idx = klt_hmap_find(&e->taskmap, ev->tid, 0);
-		if (idx == NIL) {
-			struct held *held;
-
-			if (!create)
-				return NULL;
-			if (klt_vec_reserve((void **)&e->tasks, &e->captasks, e->ntasks + 1,
-					sizeof(*e->tasks)) ||
-			    klt_hmap_reserve(&e->taskmap, 1)) {
-				*err = -ENOMEM;
-				return NULL;
-			}
-			held = malloc(e->max_depth * sizeof(*held));
-			if (!held) {
-				*err = -ENOMEM;
-				return NULL;
-			}
-			idx = e->ntasks++;
-			t = &e->tasks[idx];
-			memset(t, 0, sizeof(*t));
-			t->tid = ev->tid;
-			t->pending = NIL;
-			t->held = held;
-			klt_hmap_put(&e->taskmap, ev->tid, 0, idx);
-			e->stats.tasks++;
-		}
-		e->last_task = idx;
-	}
-	t = &e->tasks[idx];
+	if (!t)
+		return NULL;
+	e->stats.tasks += e->pairs.ntasks - n;
 	t->pid = ev->pid;
 	memcpy(t->comm, ev->comm, KLT_COMM_LEN);
 	return t;
@@ -1008,12 +964,12 @@ static inline uint8_t dep_bit(uint8_t held_mode, uint8_t new_mode)
 }
 
 /* One held -> new dependency. */
-static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8_t mode,
+static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, uint8_t mode,
 		   const struct klt_event *ev)
 {
 	struct graph *ig = &e->ig, *cg = &e->cg;
 	uint8_t bit = dep_bit(h->mode, mode);
-	struct ilock *hl = &e->locks[h->lock];
+	struct ilock *hl = &e->locks[h->ref];
 	uint32_t ei, cei, cf, ct;
 	bool new_cedge = false, cbit = false;
 	struct lg_witness w;
@@ -1023,7 +979,7 @@ static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8
 	if (hl->last_to == lk) {
 		ei = hl->last_edge;
 	} else {
-		ei = klt_hmap_find(&ig->map, ekey(h->lock, lk), 0);
+		ei = klt_hmap_find(&ig->map, ekey(h->ref, lk), 0);
 		if (ei != NIL) {
 			hl->last_to = lk;
 			hl->last_edge = ei;
@@ -1049,10 +1005,10 @@ static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8
 		return err ? err : err2;
 	}
 
-	cf = e->locks[h->lock].pub.class_id;
+	cf = e->locks[h->ref].pub.class_id;
 	ct = e->locks[lk].pub.class_id;
 	cei = cf == ct ? NIL : klt_hmap_find(&cg->map, ekey(cf, ct), 0);
-	if (graph_reserve_edge(ig, h->lock, lk))
+	if (graph_reserve_edge(ig, h->ref, lk))
 		return -ENOMEM;
 	if (cf != ct && cei == NIL && graph_reserve_edge(cg, cf, ct))
 		return -ENOMEM;
@@ -1073,7 +1029,7 @@ static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8
 	w.new_mode = mode;
 	w.held_ts = h->ts;
 
-	ei = graph_add_edge(ig, h->lock, lk, bit, &w);
+	ei = graph_add_edge(ig, h->ref, lk, bit, &w);
 	hl->last_to = lk;
 	hl->last_edge = ei;
 	if (cf != ct) {
@@ -1107,19 +1063,19 @@ static int add_dep(struct lg_engine *e, const struct held *h, uint32_t lk, uint8
 static int add_deps(struct lg_engine *e, struct task *t, uint32_t lk, uint8_t mode,
 		    const struct klt_event *ev)
 {
-	uint32_t i;
+	const struct klt_held *held = t->h.held;
+	uint32_t i, depth = t->h.depth;
 	int err = 0, r;
 
-	for (i = 0; i < t->depth; i++) {
+	for (i = 0; i < depth; i++) {
 		/* re-taking a held lock is recursion (or self-deadlock), not an order */
-		if (t->held[i].lock == lk &&
-		    !(t->held[i].mode == KLT_MODE_RREAD && mode == KLT_MODE_RREAD))
+		if (held[i].ref == lk && !(held[i].mode == KLT_MODE_RREAD && mode == KLT_MODE_RREAD))
 			return 0;
 	}
-	for (i = 0; i < t->depth; i++) {
-		if (t->held[i].lock == lk)
+	for (i = 0; i < depth; i++) {
+		if (held[i].ref == lk)
 			continue;
-		r = add_dep(e, &t->held[i], lk, mode, ev);
+		r = add_dep(e, &held[i], lk, mode, ev);
 		if (r && !err)
 			err = r;
 	}
@@ -1151,54 +1107,43 @@ static int atomic_check(struct lg_engine *e, struct task *t, uint32_t lk, uint8_
 static int push(struct lg_engine *e, struct task *t, uint32_t lk, uint8_t mode, bool trylock,
 		const struct klt_event *ev)
 {
-	struct held *h;
+	struct klt_held h = {
+		.addr = ev->lock,
+		.ts = ev->ts,
+		.ip = ev->ip,
+		.ref = lk,
+		.stack = ev->stack_id,
+		.cpu = ev->cpu,
+		.mode = mode,
+		.trylock = trylock,
+		.srcu = ev->type == KLT_EV_SRCU_READ_LOCK,
+	};
+	struct lg_finding f;
 
 	e->stats.acquisitions++;
 	e->locks[lk].pub.acquisitions++;
 	e->classes[e->locks[lk].pub.class_id].pub.acquisitions++;
-	if (t->depth >= e->max_depth) {
-		struct lg_finding f;
-
-		e->stats.depth_overflows++;
-		t->lost++;
-		if (t->overflow_reported)
-			return 0;
-		finding_init(&f, LG_F_DEPTH_OVERFLOW, ev->ts);
-		hold_from_event(&f.hold, ev, lk, e->locks[lk].pub.kind, mode);
-		if (finding_add(e, &f))
-			return -ENOMEM;
-		t->overflow_reported = true;
+	/* a bounded stack never grows: 0 pushed, 1 dropped (max_depth) */
+	if (!klt_pair_push(&e->pairs, &t->h, &h))
 		return 0;
-	}
-	h = &t->held[t->depth++];
-	h->addr = ev->lock;
-	h->ts = ev->ts;
-	h->ip = ev->ip;
-	h->lock = lk;
-	h->stack = ev->stack_id;
-	h->cpu = ev->cpu;
-	h->mode = mode;
-	h->trylock = trylock;
+	e->stats.depth_overflows++;
+	if (t->overflow_reported)
+		return 0;
+	finding_init(&f, LG_F_DEPTH_OVERFLOW, ev->ts);
+	hold_from_event(&f.hold, ev, lk, e->locks[lk].pub.kind, mode);
+	if (finding_add(e, &f))
+		return -ENOMEM;
+	t->overflow_reported = true;
 	return 0;
 }
 
 static int release(struct lg_engine *e, struct task *t, const struct klt_event *ev, uint8_t kind)
 {
 	struct lg_finding f;
-	uint32_t i;
+	struct klt_held h;
 
-	for (i = t->depth; i-- > 0;) {
-		if (t->held[i].addr == ev->lock) {
-			memmove(&t->held[i], &t->held[i + 1],
-				(t->depth - i - 1) * sizeof(*t->held));
-			t->depth--;
-			e->stats.releases++;
-			return 0;
-		}
-	}
-	if (t->lost) {
-		/* most likely the release of an acquisition dropped on overflow */
-		t->lost--;
+	if (klt_pair_release(&e->pairs, &t->h, ev->lock, ev->type == KLT_EV_SRCU_READ_UNLOCK,
+			     &h) != KLT_REL_UNMATCHED) {
 		e->stats.releases++;
 		return 0;
 	}
@@ -1232,8 +1177,8 @@ static int lock_event(struct lg_engine *e, const struct klt_event *ev)
 	if (ev->type == KLT_EV_RELEASE || ev->type == KLT_EV_SRCU_READ_UNLOCK)
 		return release(e, t, ev, kind);
 
-	if (t->pending != NIL && t->pending_addr == ev->lock) {
-		lk = t->pending; /* ACQUIRED after its ATTEMPT: no second lookup */
+	if (klt_pair_pending(&t->h, ev->lock)) {
+		lk = t->h.pend_ref; /* ACQUIRED after its ATTEMPT: no second lookup */
 	} else {
 		err = lock_get(e, ev->lock, kind, ev->ip, &lk);
 		if (err)
@@ -1243,29 +1188,28 @@ static int lock_event(struct lg_engine *e, const struct klt_event *ev)
 	case KLT_EV_ATTEMPT:
 		err = atomic_check(e, t, lk, kind, mode, ev);
 		err2 = add_deps(e, t, lk, mode, ev);
-		t->pending = lk;
-		t->pending_addr = ev->lock;
+		klt_pair_attempt(&t->h, ev->lock, ev->ts, lk);
 		return err ? err : err2;
 	case KLT_EV_ACQUIRED:
 		err = atomic_check(e, t, lk, kind, mode, ev);
-		if (t->pending != lk) {
+		if (!klt_pair_pending(&t->h, ev->lock)) {
 			err2 = add_deps(e, t, lk, mode, ev);
 			if (!err)
 				err = err2;
 		}
-		t->pending = NIL;
+		klt_pair_after_acquire(&e->pairs, &t->h, ev->type, ev->lock);
 		err2 = push(e, t, lk, mode, false, ev);
 		return err ? err : err2;
 	case KLT_EV_TRY_OK:
-		t->pending = NIL;
+		klt_pair_after_acquire(&e->pairs, &t->h, ev->type, ev->lock);
 		return push(e, t, lk, mode, true, ev);
 	case KLT_EV_SRCU_READ_LOCK:
-		t->pending = NIL;
+		klt_pair_after_acquire(&e->pairs, &t->h, ev->type, ev->lock);
 		err = add_deps(e, t, lk, mode, ev);
 		err2 = push(e, t, lk, mode, false, ev);
 		return err ? err : err2;
 	case KLT_EV_SRCU_SYNC:
-		t->pending = NIL;
+		klt_pair_after_acquire(&e->pairs, &t->h, ev->type, ev->lock);
 		err = atomic_check(e, t, lk, kind, mode, ev);
 		err2 = add_deps(e, t, lk, mode, ev);
 		return err ? err : err2;
@@ -1279,12 +1223,12 @@ static int pm_begin(struct lg_engine *e, const struct klt_event *ev)
 	uint32_t j;
 	int err;
 
-	for (i = 0; i < e->ntasks; i++) {
-		struct task *t = &e->tasks[i];
+	for (i = 0; i < e->pairs.ntasks; i++) {
+		struct task *t = (struct task *)klt_pair_at(&e->pairs, i);
 
-		for (j = 0; j < t->depth; j++) {
-			const struct held *he = &t->held[j];
-			const struct iclass *c = &e->classes[e->locks[he->lock].pub.class_id];
+		for (j = 0; j < t->h.depth; j++) {
+			const struct klt_held *he = &t->h.held[j];
+			const struct iclass *c = &e->classes[e->locks[he->ref].pub.class_id];
 			struct lg_finding f;
 
 			if (c->watch_rule < 0)
@@ -1294,7 +1238,7 @@ static int pm_begin(struct lg_engine *e, const struct klt_event *ev)
 			f.phase = ev->aux0;
 			/* one finding per hold: the first phase that found it held */
 			err = finding_add_once(e, &e->seen_suspend,
-					       (uint64_t)t->tid << 32 | he->lock, he->ts, &f);
+					       (uint64_t)t->h.tid << 32 | he->ref, he->ts, &f);
 			if (err)
 				return err;
 		}
@@ -1311,21 +1255,19 @@ static int task_exit(struct lg_engine *e, const struct klt_event *ev)
 	t = task_get(e, ev, false, &err);
 	if (!t)
 		return err;
-	for (j = 0; j < t->depth; j++) {
+	for (j = 0; j < t->h.depth; j++) {
 		struct lg_finding f;
 
 		finding_init(&f, LG_F_HELD_AT_EXIT, ev->ts);
-		hold_from_held(&f.hold, t, &t->held[j], e);
+		hold_from_held(&f.hold, t, &t->h.held[j], e);
 		if (finding_add(e, &f)) {
 			/* drop what was reported so a retry does not repeat it */
-			memmove(t->held, t->held + j, (t->depth - j) * sizeof(*t->held));
-			t->depth -= j;
+			memmove(t->h.held, t->h.held + j, (t->h.depth - j) * sizeof(*t->h.held));
+			t->h.depth -= j;
 			return -ENOMEM;
 		}
 	}
-	t->depth = 0;
-	t->lost = 0;
-	t->pending = NIL;
+	klt_pair_exit(&t->h);
 	t->in_atomic = false;
 	t->overflow_reported = false;
 	return 0;
@@ -1339,7 +1281,7 @@ static int task_exit(struct lg_engine *e, const struct klt_event *ev)
 static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 {
 	uint8_t mode = ev->mode < KLT_MODE_MAX ? ev->mode : KLT_MODE_WRITE;
-	struct held h;
+	struct klt_held h;
 	uint32_t lk;
 	int err;
 
@@ -1352,7 +1294,7 @@ static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 	h.cpu = ev->cpu;
 	if (h.addr == ev->lock)
 		return 0; /* recursion on one instance: not an order */
-	err = lock_get(e, h.addr, KLT_F_HELD_KIND(ev->flags), 0, &h.lock);
+	err = lock_get(e, h.addr, KLT_F_HELD_KIND(ev->flags), 0, &h.ref);
 	if (!err)
 		err = lock_get(e, ev->lock, ev->kind, ev->ip, &lk);
 	if (err)
@@ -1417,13 +1359,16 @@ int lg_feed(struct lg_engine *e, const struct klt_event *ev)
 struct lg_engine *lg_new(const struct lg_config *cfg)
 {
 	struct lg_engine *e = calloc(1, sizeof(*e));
+	struct klt_pair_rules rules = { 0 };
 
 	if (!e)
 		return NULL;
 	if (cfg)
 		e->cfg = *cfg;
-	e->max_depth = e->cfg.max_depth ? e->cfg.max_depth : LG_DEFAULT_MAX_DEPTH;
-	e->last_task = NIL;
+	/* the engine's pairing rules (docs/engine.md, "Held-lock pairing") */
+	rules.max_depth = e->cfg.max_depth ? e->cfg.max_depth : LG_DEFAULT_MAX_DEPTH;
+	rules.srcu_ends_attempt = true;
+	klt_pair_init(&e->pairs, &rules, sizeof(struct task));
 	e->ig.level = LG_LEVEL_INSTANCE;
 	e->cg.level = LG_LEVEL_CLASS;
 	return e;
@@ -1435,10 +1380,7 @@ void lg_free(struct lg_engine *e)
 
 	if (!e)
 		return;
-	for (i = 0; i < e->ntasks; i++)
-		free(e->tasks[i].held);
-	free(e->tasks);
-	klt_hmap_free(&e->taskmap);
+	klt_pair_free(&e->pairs);
 	free(e->locks);
 	klt_hmap_free(&e->lockmap);
 	for (i = 0; i < e->nclasses; i++) {
