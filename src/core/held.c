@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "held.h"
-#include "klt_abi.h"
 
 void klt_pair_init(struct klt_pairing *p, const struct klt_pair_rules *rules, size_t tsize)
 {
@@ -28,31 +27,20 @@ void klt_pair_free(struct klt_pairing *p)
 	p->last = KLT_NIL;
 }
 
-struct klt_htask *klt_pair_task_slow(struct klt_pairing *p, uint32_t tid, bool create, int *err)
+struct klt_htask *klt_pair_add(struct klt_pairing *p, uint32_t tid)
 {
-	uint32_t idx = klt_hmap_find(&p->map, tid, 0);
 	struct klt_held *held = NULL;
 	struct klt_htask *t;
+	uint32_t idx;
 
-	*err = 0;
-	if (idx != KLT_NIL) {
-		p->last = idx;
-		return klt_pair_at(p, idx);
-	}
-	if (!create)
-		return NULL;
 	if (klt_vec_reserve((void **)&p->tasks, &p->cap, p->ntasks + 1, p->tsize) ||
-	    klt_hmap_reserve(&p->map, 1)) {
-		*err = -ENOMEM;
+	    klt_hmap_reserve(&p->map, 1))
 		return NULL;
-	}
 	/* a bounded stack is allocated whole, once: pushes never allocate */
 	if (p->rules.max_depth) {
 		held = malloc(p->rules.max_depth * sizeof(*held));
-		if (!held) {
-			*err = -ENOMEM;
+		if (!held)
 			return NULL;
-		}
 	}
 	idx = (uint32_t)p->ntasks++;
 	t = klt_pair_at(p, idx);
@@ -74,26 +62,6 @@ int klt_pair_grow(struct klt_htask *t)
 		return -ENOMEM;
 	t->cap = (uint32_t)cap;
 	return 0;
-}
-
-void klt_pair_after_acquire(const struct klt_pairing *p, struct klt_htask *t, uint8_t type,
-			    uint64_t addr)
-{
-	switch (type) {
-	case KLT_EV_ACQUIRED:
-	case KLT_EV_TRY_OK:
-		t->pend_valid = false;
-		break;
-	case KLT_EV_TRY_FAIL:
-		if (p->rules.try_fail_ends_attempt && t->pend_addr == addr)
-			t->pend_valid = false;
-		break;
-	case KLT_EV_SRCU_READ_LOCK:
-	case KLT_EV_SRCU_SYNC:
-		if (p->rules.srcu_ends_attempt)
-			t->pend_valid = false;
-		break;
-	}
 }
 
 void klt_pair_exit(struct klt_htask *t)

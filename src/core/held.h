@@ -7,7 +7,8 @@
  * pairing".
  *
  *   tasks       keyed by tid (klt_hmap), the last one cached; a consumer embeds struct
- *               klt_htask as the first member of its own per-task record (klt_pair_new's tsize)
+ *               klt_htask as the first member of its own per-task record (klt_pair_init's
+ *               tsize)
  *   push        an acquisition (ACQUIRED, TRY_OK, SRCU_READ_LOCK) goes on top of the stack
  *   release     pops the most recent hold of the address, anywhere in the stack (lockdep style)
  *   attempt     an ATTEMPT is pending until the task's next acquisition event ends it
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "klt_abi.h"
 
 /* One hold: what the engine's witnesses and findings and the statistics' hold times need. */
 struct klt_held {
@@ -97,23 +99,22 @@ static inline struct klt_htask *klt_pair_at(const struct klt_pairing *p, size_t 
 	return (struct klt_htask *)(p->tasks + i * p->tsize);
 }
 
-/* The task of tid, created (zeroed beyond struct klt_htask) if create; NULL if absent, or with
- * *err = -ENOMEM. */
-struct klt_htask *klt_pair_task_slow(struct klt_pairing *p, uint32_t tid, bool create, int *err);
-
-static inline struct klt_htask *klt_pair_task(struct klt_pairing *p, uint32_t tid, bool create,
-					      int *err)
+/* The task of tid, NULL if it has none: the last task, else one hash probe. */
+static inline struct klt_htask *klt_pair_find(struct klt_pairing *p, uint32_t tid)
 {
-	if (p->last < p->ntasks) {
-		struct klt_htask *t = klt_pair_at(p, p->last);
+	uint32_t idx;
 
-		if (t->tid == tid) {
-			*err = 0;
-			return t;
-		}
-	}
-	return klt_pair_task_slow(p, tid, create, err);
+	if (p->last < p->ntasks && klt_pair_at(p, p->last)->tid == tid)
+		return klt_pair_at(p, p->last);
+	idx = klt_hmap_find(&p->map, tid, 0);
+	if (idx == KLT_NIL)
+		return NULL;
+	p->last = idx;
+	return klt_pair_at(p, idx);
 }
+
+/* A new task for tid (not in the table), zeroed beyond struct klt_htask; NULL on ENOMEM. */
+struct klt_htask *klt_pair_add(struct klt_pairing *p, uint32_t tid);
 
 /* ATTEMPT: pending until the task's next acquisition event. */
 static inline void klt_pair_attempt(struct klt_htask *t, uint64_t addr, uint64_t ts, uint32_t ref)
@@ -136,23 +137,44 @@ static inline void klt_pair_end_attempt(struct klt_htask *t)
 }
 
 /* After the consumer handled an acquisition event (ACQUIRED, TRY_OK, TRY_FAIL, SRCU_READ_LOCK,
- * SRCU_SYNC) of addr: end the pending ATTEMPT as the rules say. */
-void klt_pair_after_acquire(const struct klt_pairing *p, struct klt_htask *t, uint8_t type,
-			    uint64_t addr);
+ * SRCU_SYNC) of addr: end the pending ATTEMPT as the rules say. Inline: type is mostly a
+ * constant at the call site and the switch folds away. */
+static inline void klt_pair_after_acquire(const struct klt_pairing *p, struct klt_htask *t,
+					  uint8_t type, uint64_t addr)
+{
+	switch (type) {
+	case KLT_EV_ACQUIRED:
+	case KLT_EV_TRY_OK:
+		t->pend_valid = false;
+		break;
+	case KLT_EV_TRY_FAIL:
+		if (p->rules.try_fail_ends_attempt && t->pend_addr == addr)
+			t->pend_valid = false;
+		break;
+	case KLT_EV_SRCU_READ_LOCK:
+	case KLT_EV_SRCU_SYNC:
+		if (p->rules.srcu_ends_attempt)
+			t->pend_valid = false;
+		break;
+	}
+}
 
 int klt_pair_grow(struct klt_htask *t); /* room for one more hold; 0 or -ENOMEM */
 
 /* Push h. 0 pushed; 1 dropped by max_depth (counted in t->lost); -ENOMEM (unbounded stack
- * could not grow: nothing changed). */
+ * could not grow: nothing changed). A bounded stack has cap == max_depth from the start, so
+ * the common case is one compare. */
 static inline int klt_pair_push(const struct klt_pairing *p, struct klt_htask *t,
 				const struct klt_held *h)
 {
-	if (p->rules.max_depth && t->depth >= p->rules.max_depth) {
-		t->lost++;
-		return 1;
+	if (t->depth >= t->cap) {
+		if (p->rules.max_depth) {
+			t->lost++;
+			return 1;
+		}
+		if (klt_pair_grow(t))
+			return -ENOMEM;
 	}
-	if (t->depth >= t->cap && klt_pair_grow(t))
-		return -ENOMEM;
 	t->held[t->depth++] = *h;
 	return 0;
 }

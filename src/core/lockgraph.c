@@ -31,12 +31,19 @@
 static struct task *task_get(struct lg_engine *e, const struct klt_event *ev, bool create,
 			     int *err)
 {
-	size_t n = e->pairs.ntasks;
-	struct task *t = (struct task *)klt_pair_task(&e->pairs, ev->tid, create, err);
+	struct task *t = (struct task *)klt_pair_find(&e->pairs, ev->tid);
 
-	if (!t)
-		return NULL;
-	e->stats.tasks += e->pairs.ntasks - n;
+	*err = 0;
+	if (!t) {
+		if (!create)
+			return NULL;
+		t = (struct task *)klt_pair_add(&e->pairs, ev->tid);
+		if (!t) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		e->stats.tasks++;
+	}
 	t->pid = ev->pid;
 	memcpy(t->comm, ev->comm, KLT_COMM_LEN);
 	return t;

@@ -221,7 +221,6 @@ static int feed(struct builder *b, const struct klt_event *ev)
 {
 	struct klt_acq *r;
 	struct task *t;
-	int err;
 
 	switch (ev->type) {
 	case KLT_EV_ATTEMPT: case KLT_EV_ACQUIRED: case KLT_EV_RELEASE: case KLT_EV_TRY_OK:
@@ -232,7 +231,9 @@ static int feed(struct builder *b, const struct klt_event *ev)
 	default:
 		return 0;
 	}
-	t = (struct task *)klt_pair_task(&b->pairs, ev->tid, true, &err);
+	t = (struct task *)klt_pair_find(&b->pairs, ev->tid);
+	if (!t)
+		t = (struct task *)klt_pair_add(&b->pairs, ev->tid);
 	if (!t)
 		return -ENOMEM;
 	switch (ev->type) {
