@@ -72,72 +72,44 @@ static inline uint8_t dep_bit(uint8_t held_mode, uint8_t new_mode)
 	return shared ? (rec ? LG_DEP_SR : LG_DEP_SN) : (rec ? LG_DEP_ER : LG_DEP_EN);
 }
 
-/* One held -> new dependency. */
-static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, uint8_t mode,
-		   const struct klt_event *ev)
+/* The witness of a new edge: this event, with h the held side. */
+static void witness(struct lg_witness *w, const struct klt_held *h, uint8_t mode,
+		    const struct klt_event *ev)
+{
+	memset(w, 0, sizeof(*w));
+	w->pid = ev->pid;
+	w->tid = ev->tid;
+	w->cpu = ev->cpu;
+	memcpy(w->comm, ev->comm, KLT_COMM_LEN);
+	w->ts = ev->ts;
+	w->held_lock = h->addr;
+	w->new_lock = ev->lock;
+	w->held_ip = h->ip;
+	w->new_ip = ev->ip;
+	w->held_stack = h->stack;
+	w->new_stack = ev->stack_id;
+	w->held_mode = h->mode;
+	w->new_mode = mode;
+	w->held_ts = h->ts;
+}
+
+/* First sighting of the instance edge h -> lk (and maybe of its class edge): add, check. */
+static int add_new_edge(struct lg_engine *e, const struct klt_held *h, uint32_t lk, uint8_t mode,
+			uint8_t bit, const struct klt_event *ev)
 {
 	struct graph *ig = &e->ig, *cg = &e->cg;
-	uint8_t bit = dep_bit(h->mode, mode);
 	struct ilock *hl = &e->locks[h->ref];
-	uint32_t ei, cei, cf, ct;
+	uint32_t ei, cei, cf = hl->pub.class_id, ct = e->locks[lk].pub.class_id;
 	bool new_cedge = false, cbit = false;
 	struct lg_witness w;
 	int err, err2 = 0;
 
-	e->stats.edge_checks++;
-	if (hl->last_to == lk) {
-		ei = hl->last_edge;
-	} else {
-		ei = klt_hmap_find(&ig->map, ekey(h->ref, lk), 0);
-		if (ei != NIL) {
-			hl->last_to = lk;
-			hl->last_edge = ei;
-		}
-	}
-	if (ei != NIL) {
-		struct elink *le = &ig->l[ei];
-
-		le->count++;
-		cei = le->cedge;
-		if (cei != NIL)
-			cg->l[cei].count++;
-		if (le->types & bit)
-			return 0; /* the common case: nothing new */
-		edge_add_bit(ig, ei, bit);
-		if (cei != NIL && !(cg->l[cei].types & bit)) {
-			edge_add_bit(cg, cei, bit);
-			cbit = true;
-		}
-		err = lg_cycle_check(e, ig, ei, ev->ts);
-		if (cbit)
-			err2 = lg_cycle_check(e, cg, cei, ev->ts);
-		return err ? err : err2;
-	}
-
-	cf = e->locks[h->ref].pub.class_id;
-	ct = e->locks[lk].pub.class_id;
 	cei = cf == ct ? NIL : klt_hmap_find(&cg->map, ekey(cf, ct), 0);
 	if (lg_graph_reserve_edge(ig, h->ref, lk))
 		return -ENOMEM;
 	if (cf != ct && cei == NIL && lg_graph_reserve_edge(cg, cf, ct))
 		return -ENOMEM;
-
-	memset(&w, 0, sizeof(w));
-	w.pid = ev->pid;
-	w.tid = ev->tid;
-	w.cpu = ev->cpu;
-	memcpy(w.comm, ev->comm, KLT_COMM_LEN);
-	w.ts = ev->ts;
-	w.held_lock = h->addr;
-	w.new_lock = ev->lock;
-	w.held_ip = h->ip;
-	w.new_ip = ev->ip;
-	w.held_stack = h->stack;
-	w.new_stack = ev->stack_id;
-	w.held_mode = h->mode;
-	w.new_mode = mode;
-	w.held_ts = h->ts;
-
+	witness(&w, h, mode, ev);
 	ei = lg_graph_add_edge(ig, h->ref, lk, bit, &w);
 	hl->last_to = lk;
 	hl->last_edge = ei;
@@ -166,6 +138,47 @@ static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, u
 			err = err2;
 	}
 	return err;
+}
+
+/* One held -> new dependency: a known edge costs a probe (or the last-successor cache), a bit
+ * test and two increments. */
+static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, uint8_t mode,
+		   const struct klt_event *ev)
+{
+	struct graph *ig = &e->ig, *cg = &e->cg;
+	uint8_t bit = dep_bit(h->mode, mode);
+	struct ilock *hl = &e->locks[h->ref];
+	struct elink *le;
+	uint32_t ei, cei;
+	bool cbit = false;
+	int err, err2 = 0;
+
+	e->stats.edge_checks++;
+	if (hl->last_to == lk) {
+		ei = hl->last_edge;
+	} else {
+		ei = klt_hmap_find(&ig->map, ekey(h->ref, lk), 0);
+		if (ei == NIL)
+			return add_new_edge(e, h, lk, mode, bit, ev);
+		hl->last_to = lk;
+		hl->last_edge = ei;
+	}
+	le = &ig->l[ei];
+	le->count++;
+	cei = le->cedge;
+	if (cei != NIL)
+		cg->l[cei].count++;
+	if (le->types & bit)
+		return 0; /* the common case: nothing new */
+	edge_add_bit(ig, ei, bit);
+	if (cei != NIL && !(cg->l[cei].types & bit)) {
+		edge_add_bit(cg, cei, bit);
+		cbit = true;
+	}
+	err = lg_cycle_check(e, ig, ei, ev->ts);
+	if (cbit)
+		err2 = lg_cycle_check(e, cg, cei, ev->ts);
+	return err ? err : err2;
 }
 
 /* Edges from every held lock to lk: every one, not only the top, so cycles come out shortest. */
