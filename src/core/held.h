@@ -20,6 +20,7 @@
 #ifndef KLT_HELD_H
 #define KLT_HELD_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
