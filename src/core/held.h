@@ -10,12 +10,15 @@
  *               klt_htask as the first member of its own per-task record (klt_pair_init's
  *               tsize)
  *   push        an acquisition (ACQUIRED, TRY_OK, SRCU_READ_LOCK) goes on top of the stack
- *   release     pops the most recent hold of the address, anywhere in the stack (lockdep style)
+ *   release     pops the most recent hold of the address, anywhere in the stack (lockdep style;
+ *               with release_by_srcu, the most recent one of the release's sort)
  *   attempt     an ATTEMPT is pending until the task's next acquisition event ends it
  *   exit        TASK_EXIT: the stack, the dropped count and the pending attempt are cleared
  *
- * The two consumers differ in three rules, kept as explicit options (struct klt_pair_rules)
- * because their outputs depend on them; everything else is shared.
+ * The two consumers differ in four rules, kept as explicit options (struct klt_pair_rules)
+ * because their outputs depend on them; everything else is shared. Which events reach the pass
+ * (the engine skips TRY_FAIL), what a task records beside its stack, and what an unmatched
+ * release means stay with each consumer.
  */
 #ifndef KLT_HELD_H
 #define KLT_HELD_H
