@@ -7,123 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
+#include "held.h"
 #include "stats.h"
-
-/* --- a small open-addressing map (u64, u64) -> u32 ------------------------------------------ */
-struct kmap {
-	uint64_t *k1, *k2;
-	uint32_t *val; /* UINT32_MAX = empty */
-	size_t cap, n;
-};
-
-static uint64_t mix(uint64_t a, uint64_t b)
-{
-	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull + (a << 6) + (a >> 2));
-
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 29);
-}
-
-static void kmap_free(struct kmap *m)
-{
-	free(m->k1);
-	free(m->k2);
-	free(m->val);
-	memset(m, 0, sizeof(*m));
-}
-
-static int kmap_grow(struct kmap *m)
-{
-	struct kmap nm = { 0 };
-
-	nm.cap = m->cap ? m->cap * 2 : 256;
-	nm.k1 = malloc(nm.cap * sizeof(*nm.k1));
-	nm.k2 = malloc(nm.cap * sizeof(*nm.k2));
-	nm.val = malloc(nm.cap * sizeof(*nm.val));
-	if (!nm.k1 || !nm.k2 || !nm.val) {
-		kmap_free(&nm);
-		return -ENOMEM;
-	}
-	memset(nm.val, 0xff, nm.cap * sizeof(*nm.val));
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->val[i] == UINT32_MAX)
-			continue;
-		size_t j = mix(m->k1[i], m->k2[i]) & (nm.cap - 1);
-
-		while (nm.val[j] != UINT32_MAX)
-			j = (j + 1) & (nm.cap - 1);
-		nm.k1[j] = m->k1[i];
-		nm.k2[j] = m->k2[i];
-		nm.val[j] = m->val[i];
-	}
-	nm.n = m->n;
-	kmap_free(m);
-	*m = nm;
-	return 0;
-}
-
-/* Slot of (a, b): *found says whether it holds the key; the slot is free otherwise. */
-static size_t kmap_slot(const struct kmap *m, uint64_t a, uint64_t b, bool *found)
-{
-	size_t j = mix(a, b) & (m->cap - 1);
-
-	while (m->val[j] != UINT32_MAX) {
-		if (m->k1[j] == a && m->k2[j] == b) {
-			*found = true;
-			return j;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	*found = false;
-	return j;
-}
-
-static uint32_t kmap_get(const struct kmap *m, uint64_t a, uint64_t b)
-{
-	bool found;
-	size_t j;
-
-	if (!m->cap)
-		return UINT32_MAX;
-	j = kmap_slot(m, a, b, &found);
-	return found ? m->val[j] : UINT32_MAX;
-}
-
-static int kmap_put(struct kmap *m, uint64_t a, uint64_t b, uint32_t v)
-{
-	bool found;
-	size_t j;
-
-	if ((m->n + 1) * 2 > m->cap && kmap_grow(m))
-		return -ENOMEM;
-	j = kmap_slot(m, a, b, &found);
-	if (!found) {
-		m->k1[j] = a;
-		m->k2[j] = b;
-		m->n++;
-	}
-	m->val[j] = v;
-	return 0;
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	void *p;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	while (nc < need)
-		nc *= 2;
-	p = realloc(*arr, nc * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
 
 /* --- metrics ------------------------------------------------------------------------------ */
 unsigned klt_hist_bucket(uint64_t v)
@@ -200,38 +86,37 @@ bool klt_acq_wait(const struct klt_acq *a, uint64_t *ns)
 #define ACQ_FAILED_TRY 0xff
 
 /* --- per-task pairing ---------------------------------------------------------------------- */
+/*
+ * The held stacks and the pending ATTEMPT are the pairing pass's (held.h), with the statistics'
+ * rules: unbounded stacks, releases paired by the SRCU flag, TRY_FAIL ends the attempt. A hold's
+ * `ref` is its acquisition (index into acqs). The contention window is the statistics' own.
+ */
 struct task {
-	uint32_t tid;
-	bool pend_valid, cont_valid;
-	uint64_t pend_lock, pend_ts;
+	struct klt_htask h;
+	bool cont_valid;
 	uint64_t cont_lock, cont_ts;
 	uint64_t pend_contend_ns; /* contention seen while the pending attempt waited */
 	bool pend_contended;
-	uint32_t *held; /* indexes into acqs, innermost last */
-	size_t nheld, held_cap;
+};
+
+static const struct klt_pair_rules stats_rules = {
+	.max_depth = 0,
+	.release_by_srcu = true,
+	.srcu_ends_attempt = false,
+	.try_fail_ends_attempt = true,
 };
 
 struct builder {
 	struct klt_stats *s;
 	const struct lg_engine *eng;
-	struct kmap lock_class; /* addr -> class id */
-	struct kmap tasks;	/* tid -> index */
-	struct task *tv;
-	size_t ntasks, tasks_cap;
+	struct klt_pairing pairs; /* tasks: struct task */
 };
 
-static struct task *task_of(struct builder *b, uint32_t tid)
+static uint32_t class_of(const struct lg_engine *eng, uint64_t addr)
 {
-	uint32_t i = kmap_get(&b->tasks, tid, 0);
+	int64_t i = eng ? lg_lock_find(eng, addr) : -1;
 
-	if (i != UINT32_MAX)
-		return &b->tv[i];
-	if (grow((void **)&b->tv, &b->tasks_cap, b->ntasks + 1, sizeof(*b->tv)) ||
-	    kmap_put(&b->tasks, tid, 0, (uint32_t)b->ntasks))
-		return NULL;
-	memset(&b->tv[b->ntasks], 0, sizeof(b->tv[0]));
-	b->tv[b->ntasks].tid = tid;
-	return &b->tv[b->ntasks++];
+	return i < 0 ? KLT_NO_CLASS : lg_lock_at(eng, (size_t)i)->class_id;
 }
 
 static struct klt_acq *new_acq(struct builder *b, const struct klt_event *ev, uint8_t type)
@@ -239,12 +124,12 @@ static struct klt_acq *new_acq(struct builder *b, const struct klt_event *ev, ui
 	struct klt_stats *s = b->s;
 	struct klt_acq *a;
 
-	if (grow((void **)&s->acqs, &s->acqs_cap, s->nacqs + 1, sizeof(*s->acqs)))
+	if (klt_vec_reserve((void **)&s->acqs, &s->acqs_cap, s->nacqs + 1, sizeof(*s->acqs)))
 		return NULL;
 	a = &s->acqs[s->nacqs++];
 	memset(a, 0, sizeof(*a));
 	a->lock = ev->lock;
-	a->class_id = kmap_get(&b->lock_class, ev->lock, 0);
+	a->class_id = class_of(b->eng, ev->lock);
 	a->pid = ev->pid;
 	a->tid = ev->tid;
 	a->cpu = ev->cpu;
@@ -260,54 +145,81 @@ static struct klt_acq *new_acq(struct builder *b, const struct klt_event *ev, ui
 	return a;
 }
 
-static int push_held(struct task *t, uint32_t idx)
-{
-	if (grow((void **)&t->held, &t->held_cap, t->nheld + 1, sizeof(*t->held)))
-		return -ENOMEM;
-	t->held[t->nheld++] = idx;
-	return 0;
-}
-
 static int on_acquire(struct builder *b, struct task *t, const struct klt_event *ev, uint8_t type)
 {
 	struct klt_acq *a = new_acq(b, ev, type);
+	struct klt_held h;
 
 	if (!a)
 		return -ENOMEM;
-	if (type == KLT_ACQ_BLOCK && t->pend_valid && t->pend_lock == ev->lock) {
+	if (type == KLT_ACQ_BLOCK && klt_pair_pending(&t->h, ev->lock)) {
 		a->has_wait = true;
-		a->wait_ns = ev->ts >= t->pend_ts ? ev->ts - t->pend_ts : 0;
+		a->wait_ns = ev->ts >= t->h.pend_ts ? ev->ts - t->h.pend_ts : 0;
 		a->contended = t->pend_contended;
 		a->contend_ns = t->pend_contend_ns;
 	}
+	klt_pair_after_acquire(&b->pairs, &t->h, ev->type, ev->lock);
 	if (type == KLT_ACQ_BLOCK || type == KLT_ACQ_TRY) {
-		t->pend_valid = false;
 		t->pend_contended = false;
 		t->pend_contend_ns = 0;
 	}
 	if (type == KLT_ACQ_SRCU_SYNC)
 		return 0;
-	return push_held(t, (uint32_t)(a - b->s->acqs));
+	memset(&h, 0, sizeof(h));
+	h.addr = ev->lock;
+	h.ts = ev->ts;
+	h.ip = ev->ip;
+	h.ref = (uint32_t)(a - b->s->acqs);
+	h.stack = ev->stack_id;
+	h.cpu = ev->cpu;
+	h.mode = ev->mode;
+	h.trylock = type == KLT_ACQ_TRY;
+	h.srcu = type == KLT_ACQ_SRCU_READ;
+	return klt_pair_push(&b->pairs, &t->h, &h) < 0 ? -ENOMEM : 0;
 }
 
 static void on_release(struct builder *b, struct task *t, const struct klt_event *ev, bool srcu)
 {
-	for (size_t i = t->nheld; i-- > 0;) {
-		struct klt_acq *a = &b->s->acqs[t->held[i]];
+	struct klt_held h;
+	struct klt_acq *a;
 
-		if (a->lock != ev->lock || (a->type == KLT_ACQ_SRCU_READ) != srcu)
-			continue;
-		a->released = true;
-		a->hold_ns = ev->ts >= a->ts ? ev->ts - a->ts : 0;
-		memmove(&t->held[i], &t->held[i + 1], (t->nheld - i - 1) * sizeof(*t->held));
-		t->nheld--;
+	if (klt_pair_release(&b->pairs, &t->h, ev->lock, srcu, &h) != KLT_REL_MATCHED) {
+		b->s->unmatched_releases++;
 		return;
 	}
-	b->s->unmatched_releases++;
+	a = &b->s->acqs[h.ref];
+	a->released = true;
+	a->hold_ns = ev->ts >= a->ts ? ev->ts - a->ts : 0;
+}
+
+/* CONTEND_END: the contention time goes to the pending ATTEMPT of the lock, else on its own. */
+static int on_contend_end(struct builder *b, struct task *t, const struct klt_event *ev)
+{
+	struct klt_acq *a;
+	uint64_t d;
+
+	if (!t->cont_valid || t->cont_lock != ev->lock)
+		return 0;
+	t->cont_valid = false;
+	d = ev->ts >= t->cont_ts ? ev->ts - t->cont_ts : 0;
+	if (klt_pair_pending(&t->h, ev->lock)) {
+		t->pend_contended = true;
+		t->pend_contend_ns += d;
+		return 0;
+	}
+	/* no acquisition event to attach it to (contention seen alone) */
+	a = new_acq(b, ev, KLT_ACQ_CONTENTION);
+	if (!a)
+		return -ENOMEM;
+	a->ts = t->cont_ts;
+	a->contended = true;
+	a->contend_ns = d;
+	return 0;
 }
 
 static int feed(struct builder *b, const struct klt_event *ev)
 {
+	struct klt_acq *r;
 	struct task *t;
 
 	switch (ev->type) {
@@ -319,14 +231,14 @@ static int feed(struct builder *b, const struct klt_event *ev)
 	default:
 		return 0;
 	}
-	t = task_of(b, ev->tid);
+	t = (struct task *)klt_pair_find(&b->pairs, ev->tid);
+	if (!t)
+		t = (struct task *)klt_pair_add(&b->pairs, ev->tid);
 	if (!t)
 		return -ENOMEM;
 	switch (ev->type) {
 	case KLT_EV_ATTEMPT:
-		t->pend_valid = true;
-		t->pend_lock = ev->lock;
-		t->pend_ts = ev->ts;
+		klt_pair_attempt(&t->h, ev->lock, ev->ts, KLT_NIL);
 		t->pend_contended = false;
 		t->pend_contend_ns = 0;
 		return 0;
@@ -338,55 +250,30 @@ static int feed(struct builder *b, const struct klt_event *ev)
 		return on_acquire(b, t, ev, KLT_ACQ_SRCU_READ);
 	case KLT_EV_SRCU_SYNC:
 		return on_acquire(b, t, ev, KLT_ACQ_SRCU_SYNC);
-	case KLT_EV_TRY_FAIL: {
+	case KLT_EV_TRY_FAIL:
 		/* a failed blocking acquire (ret != 0) ends the pending attempt too */
-		if (t->pend_valid && t->pend_lock == ev->lock)
-			t->pend_valid = false;
+		klt_pair_after_acquire(&b->pairs, &t->h, ev->type, ev->lock);
 		/* counted per class when the tables are built: remember it as a zero record */
-		struct klt_acq *r = new_acq(b, ev, KLT_ACQ_TRY);
-
+		r = new_acq(b, ev, KLT_ACQ_TRY);
 		if (!r)
 			return -ENOMEM;
 		r->type = ACQ_FAILED_TRY;
 		return 0;
-	}
 	case KLT_EV_RELEASE:
-		on_release(b, t, ev, false);
-		return 0;
 	case KLT_EV_SRCU_READ_UNLOCK:
-		on_release(b, t, ev, true);
+		on_release(b, t, ev, ev->type == KLT_EV_SRCU_READ_UNLOCK);
 		return 0;
 	case KLT_EV_CONTEND_BEGIN:
 		t->cont_valid = true;
 		t->cont_lock = ev->lock;
 		t->cont_ts = ev->ts;
 		return 0;
-	case KLT_EV_CONTEND_END: {
-		uint64_t d;
-
-		if (!t->cont_valid || t->cont_lock != ev->lock)
-			return 0;
-		t->cont_valid = false;
-		d = ev->ts >= t->cont_ts ? ev->ts - t->cont_ts : 0;
-		if (t->pend_valid && t->pend_lock == ev->lock) {
-			t->pend_contended = true;
-			t->pend_contend_ns += d;
-		} else {
-			/* no acquisition event to attach it to (contention seen alone) */
-			struct klt_acq *a = new_acq(b, ev, KLT_ACQ_CONTENTION);
-
-			if (!a)
-				return -ENOMEM;
-			a->ts = t->cont_ts;
-			a->contended = true;
-			a->contend_ns = d;
-		}
-		return 0;
-	}
+	case KLT_EV_CONTEND_END:
+		return on_contend_end(b, t, ev);
 	case KLT_EV_TASK_EXIT:
-		b->s->open_holds += t->nheld;
-		t->nheld = 0;
-		t->pend_valid = t->cont_valid = false;
+		b->s->open_holds += t->h.depth;
+		klt_pair_exit(&t->h);
+		t->cont_valid = false;
 		return 0;
 	}
 	return 0;
@@ -403,17 +290,19 @@ static uint64_t stack_key(const struct klt_acq *a)
 	return a->stack_id >= 0 ? (uint64_t)a->stack_id : (1ull << 63) | a->ip;
 }
 
-static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, struct kmap *m,
-			      const struct klt_acq *a, uint64_t k2)
+/* The entry of (class key, k2) in arr, appended on first sight; NULL on ENOMEM. */
+static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, struct klt_hmap *m,
+			      const struct klt_acq *a, uint32_t k2)
 {
 	uint64_t ck = class_key(a);
-	uint32_t i = kmap_get(m, ck, k2);
+	uint32_t i = klt_hmap_find(m, ck, k2);
 	struct klt_stat *e;
 
-	if (i != UINT32_MAX)
+	if (i != KLT_NIL)
 		return &(*arr)[i];
-	if (grow((void **)arr, cap, *n + 1, sizeof(**arr)) || kmap_put(m, ck, k2, (uint32_t)*n))
+	if (klt_vec_reserve((void **)arr, cap, *n + 1, sizeof(**arr)) || klt_hmap_reserve(m, 1))
 		return NULL;
+	klt_hmap_put(m, ck, k2, (uint32_t)*n);
 	e = &(*arr)[(*n)++];
 	memset(e, 0, sizeof(*e));
 	e->class_id = a->class_id;
@@ -423,6 +312,19 @@ static struct klt_stat *entry(struct klt_stat **arr, size_t *n, size_t *cap, str
 	e->ip = a->ip;
 	e->ckey = ck;
 	return e;
+}
+
+/* A dense id for a 64-bit stack key (the per-stack map's second key is 32 bits). */
+static int stack_id_of(struct klt_hmap *ids, uint64_t key, uint32_t *id)
+{
+	*id = klt_hmap_find(ids, key, 0);
+	if (*id != KLT_NIL)
+		return 0;
+	if (klt_hmap_reserve(ids, 1))
+		return -ENOMEM;
+	*id = ids->n;
+	klt_hmap_put(ids, key, 0, *id);
+	return 0;
 }
 
 static int account(struct klt_stat *e, const struct klt_acq *a)
@@ -450,15 +352,17 @@ static int account(struct klt_stat *e, const struct klt_acq *a)
 
 static int tables(struct klt_stats *s)
 {
-	struct kmap cm = { 0 }, sm = { 0 };
+	struct klt_hmap cm = { 0 }, sm = { 0 }, sids = { 0 };
 	int err = 0;
 
 	for (size_t i = 0; i < s->nacqs; i++) {
 		const struct klt_acq *a = &s->acqs[i];
 		struct klt_stat *c = entry(&s->classes, &s->nclasses, &s->classes_cap, &cm, a, 0);
-		struct klt_stat *st = c ? entry(&s->stacks, &s->nstacks, &s->stacks_cap, &sm, a,
-						 stack_key(a)) : NULL;
+		struct klt_stat *st = NULL;
+		uint32_t sid;
 
+		if (c && !stack_id_of(&sids, stack_key(a), &sid))
+			st = entry(&s->stacks, &s->nstacks, &s->stacks_cap, &sm, a, sid);
 		if (!c || !st) {
 			err = -ENOMEM;
 			break;
@@ -469,8 +373,9 @@ static int tables(struct klt_stats *s)
 		if (err)
 			break;
 	}
-	kmap_free(&cm);
-	kmap_free(&sm);
+	klt_hmap_free(&cm);
+	klt_hmap_free(&sm);
+	klt_hmap_free(&sids);
 	return err;
 }
 
@@ -481,21 +386,12 @@ int klt_stats_build(struct klt_stats *s, const struct lg_engine *eng, const stru
 	int err = 0;
 
 	memset(s, 0, sizeof(*s));
-	for (size_t i = 0; eng && i < lg_nlocks(eng) && !err; i++) {
-		const struct lg_lock *l = lg_lock_at(eng, i);
-
-		if (l)
-			err = kmap_put(&b.lock_class, l->addr, 0, l->class_id);
-	}
+	klt_pair_init(&b.pairs, &stats_rules, sizeof(struct task));
 	for (size_t i = 0; i < n && !err; i++)
 		err = feed(&b, &ev[i]);
-	for (size_t i = 0; i < b.ntasks; i++) {
-		s->open_holds += b.tv[i].nheld;
-		free(b.tv[i].held);
-	}
-	free(b.tv);
-	kmap_free(&b.tasks);
-	kmap_free(&b.lock_class);
+	for (size_t i = 0; i < b.pairs.ntasks; i++)
+		s->open_holds += klt_pair_at(&b.pairs, i)->depth;
+	klt_pair_free(&b.pairs);
 	if (!err)
 		err = tables(s);
 	/* failed trylocks were kept only to be counted: drop them from the acquisition list */

@@ -14,6 +14,10 @@
  *   SRCU_READ_LOCK(s) ... SRCU_READ_UNLOCK(s)  read-section hold
  *   SRCU_SYNC(s)                       an acquisition of no measurable hold
  * Holds still open at TASK_EXIT or at the end of the trace have no hold time.
+ * The held stacks and the pending ATTEMPT are the held-lock pairing pass's (held.h) with the
+ * statistics' rules: unbounded stacks, RELEASE pairs only with non-SRCU holds and
+ * SRCU_READ_UNLOCK only with SRCU read holds, TRY_FAIL of the pending lock ends the ATTEMPT
+ * (docs/engine.md, "Held-lock pairing").
  */
 #ifndef KLT_STATS_H
 #define KLT_STATS_H

@@ -199,6 +199,99 @@ static void test_open_unmatched_out_of_order(void **state)
 	unload(f);
 }
 
+/* Times seen of the instance edge held -> new (both by address), 0 if there is none. */
+static uint64_t edge_count(struct fx *f, uint64_t held, uint64_t new)
+{
+	int64_t h = lg_lock_find(f->eng, held), n = lg_lock_find(f->eng, new);
+
+	for (size_t i = 0; h >= 0 && n >= 0 && i < lg_nedges(f->eng, LG_LEVEL_INSTANCE); i++) {
+		const struct lg_edge *e = lg_edge_at(f->eng, LG_LEVEL_INSTANCE, i);
+
+		if (e->from == (uint64_t)h && e->to == (uint64_t)n)
+			return e->count;
+	}
+	return 0;
+}
+
+/*
+ * The held-lock pairing pass (held.h) runs with the engine's rules in the engine and with the
+ * statistics' rules here; one trace pins the four rules in which they differ
+ * (docs/engine.md, "Held-lock pairing").
+ */
+static void test_pairing_rules(void **state)
+{
+	struct fx *f = load("@sym 0xffffffffa0000000 D m\n"
+			    "@sym 0xffffffffa0000100 D n\n"
+			    /* an SRCU read section and a mutex at one address */
+			    "1000 1/a srcu-read-lock 0xffff888000003000 srcu\n"
+			    "1200 1/a lock 0xffff888000003000 mutex\n"
+			    "1400 1/a srcu-read-unlock 0xffff888000003000 srcu\n"
+			    "1500 1/a exit\n"
+			    /* SRCU_READ_LOCK between ATTEMPT and ACQUIRED */
+			    "2000 2/b lock n mutex\n"
+			    "2100 2/b attempt m mutex\n"
+			    "2200 2/b srcu-read-lock 0xffff888000004000 srcu\n"
+			    "2600 2/b acquired m mutex\n"
+			    "2700 2/b unlock m\n"
+			    "2800 2/b srcu-read-unlock 0xffff888000004000 srcu\n"
+			    "2900 2/b unlock n\n"
+			    /* TRY_FAIL between ATTEMPT and ACQUIRED */
+			    "3000 3/c lock n mutex\n"
+			    "3100 3/c attempt m mutex\n"
+			    "3200 3/c trylock-fail m mutex\n"
+			    "3700 3/c acquired m mutex\n"
+			    "3800 3/c unlock m\n"
+			    "3900 3/c unlock n\n");
+	const struct lg_finding *x = NULL;
+	size_t i, nexit = 0;
+
+	(void)state;
+	/* statistics: a release pairs with a hold of its own sort (SRCU read section or not) */
+	for (i = 0; i < f->s.nacqs; i++) {
+		const struct klt_acq *a = &f->s.acqs[i];
+
+		if (a->lock != 0xffff888000003000ull)
+			continue;
+		if (a->type == KLT_ACQ_SRCU_READ) {
+			assert_true(a->released);
+			assert_int_equal(a->hold_ns, 400);
+		} else {
+			assert_false(a->released);
+		}
+	}
+	/* engine: by address alone, so the mutex hold was popped and the read section is left */
+	for (i = 0; i < lg_nfindings(f->eng); i++) {
+		if (lg_finding_at(f->eng, i)->kind == LG_F_HELD_AT_EXIT) {
+			x = lg_finding_at(f->eng, i);
+			nexit++;
+		}
+	}
+	assert_int_equal(nexit, 1);
+	assert_int_equal(x->hold.ts, 1000);
+	assert_int_equal(x->hold.mode, KLT_MODE_RREAD);
+	/*
+	 * SRCU_READ_LOCK ends the engine's pending ATTEMPT (task 2's ACQUIRED adds n -> m again)
+	 * but not the statistics' (m waited 500 ns). TRY_FAIL ends the statistics' (task 3's m
+	 * has no wait) but the engine ignores it (no second n -> m).
+	 */
+	assert_int_equal(edge_count(f, 0xffffffffa0000100ull, 0xffffffffa0000000ull), 3);
+	assert_int_equal(edge_count(f, 0xffff888000004000ull, 0xffffffffa0000000ull), 1);
+	for (i = 0; i < f->s.nacqs; i++) {
+		const struct klt_acq *a = &f->s.acqs[i];
+
+		if (a->lock != 0xffffffffa0000000ull)
+			continue;
+		if (a->tid == 2) {
+			assert_true(a->has_wait);
+			assert_int_equal(a->wait_ns, 500);
+		} else {
+			assert_int_equal(a->tid, 3);
+			assert_false(a->has_wait);
+		}
+	}
+	unload(f);
+}
+
 /* Instances of one inferred class add up under the engine's class name; stacks stay apart. */
 static void test_classes_and_stacks(void **state)
 {
@@ -530,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_hist_edges),
 		cmocka_unit_test(test_try_contention_srcu_hotplug),
 		cmocka_unit_test(test_open_unmatched_out_of_order),
+		cmocka_unit_test(test_pairing_rules),
 		cmocka_unit_test(test_classes_and_stacks),
 		cmocka_unit_test(test_sort_keys),
 		cmocka_unit_test(test_order_matches_sort),
