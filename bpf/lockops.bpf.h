@@ -6,10 +6,6 @@
  */
 static __always_inline int acq_exit(long ret, enum op op);
 
-/*
- * Acquisition entry. Adds held -> lock edges (new ones are sent with one stack capture) and
- * remembers the acquisition so the exit can push it. Trylocks only remember.
- */
 /* Where the call site comes from: read only when an event is sent (it costs a probe read). */
 enum ipsrc {
 	IP_NONE,   /* fentry: userspace takes it from the stack */
@@ -39,6 +35,12 @@ static __always_inline __u64 call_site(void *ctx, enum ipsrc src)
  */
 enum nest_state { NEST_NONE, NEST_TAKING, NEST_HELD };
 
+/*
+ * Acquisition entry. Adds held -> lock edges (new ones are sent with one stack capture) and
+ * remembers the acquisition so the exit can push it. Trylocks only remember. About 100 lines,
+ * kept as one: the scope filter, the edge walk and the events share the stack id and call site
+ * captured at most once, and the hot path's early returns read best in one place.
+ */
 static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode,
 				     enum ipsrc ipsrc, enum op op, bool user)
 {
