@@ -134,12 +134,12 @@ enum klt_pm_phase {
 #define KLT_F_HELD_KIND(f) (((f) >> KLT_F_HELD_KIND_SHIFT) & 0xff)
 
 /*
- * One event. Field use by type:
+ * One event. Field use by type, as recorded (trace files, the engine):
  *   lock ops:      lock = lock address, kind, mode, ip = caller, stack_id
  *   CPUHP_ENTER:   lock = callback address, aux0 = cpu being brought up/down,
  *                  aux1 = target state, aux2 = state index, flags & KLT_F_CPUHP_ATOMIC
  *   CPUHP_EXIT:    aux0 = cpu, aux1 = state, aux2 = return value
- *   PM_BEGIN/END:  aux0 = enum klt_pm_phase, aux1 = tracepoint's val
+ *   PM_BEGIN/END:  aux0 = enum klt_pm_phase, aux1 = tracepoint's val, lock = 0
  *   FUNC_*:        lock = function address (kvm_online_cpu, hardware_enable_all, ...)
  *   CONTEND_*:     lock, kind (derived from flags), aux0 = raw tracepoint flags, aux2 = ret
  *   EDGE:          the BPF side saw `held` held while `lock` was acquired, for the first time.
@@ -148,6 +148,27 @@ enum klt_pm_phase {
  *                  (KLT_F_HELD_MODE / KLT_F_HELD_KIND). The live tracer sends only such
  *                  first sightings (plus full events for watched locks), so per-task held
  *                  stacks are kept in BPF and edges need not be re-derived in userspace.
+ *
+ * Ring-buffer records: the same struct, but what BPF (bpf/) writes is not always what is
+ * recorded. src/live/decode.c (decode_record, one case per type) turns one into the other:
+ *   every record:  ts, cpu, pid, tid, comm; stack_id = KLT_NO_STACK unless a stack was taken,
+ *                  an id of the BPF stack map (user stacks with a spliced call site get a
+ *                  synthetic id >= the map's size in the recording)
+ *   lock ops (ATTEMPT, ACQUIRED, RELEASE, TRY_*, SRCU_*): lock = address (user locks carry
+ *                  their generation, KLT_USER_GEN_SHIFT), kind, mode; ip = call site read at
+ *                  kprobe/uprobe entry, 0 from fentry programs (and on RELEASE): userspace
+ *                  takes the first frame outside lock functions of the stack instead; flags
+ *                  KLT_F_IMPLICIT on the cpu_hotplug_lock hold implied by a cpuhp callback
+ *   EDGE:          as recorded above, except ip (as for lock ops) and aux2 (a BPF stack id)
+ *   PM_BEGIN/END:  from power:suspend_resume, lock = FNV-1a 32 of the action name (the BPF
+ *                  side cannot hand over the kernel string; userspace maps it to enum
+ *                  klt_pm_phase into aux0 and clears lock), aux1 = val; from the kvm module's
+ *                  kvm_suspend/kvm_resume, lock = 0 and aux0 = the phase already
+ *   FUNC_ENTER:    lock = function address (bpf_get_func_ip); with KLT_F_OBJECT (object hooks
+ *                  only) aux0 | aux1 << 32 = the struct kvm / kvm_vcpu pointer, aux2 = enum
+ *                  klt_obj: userspace names the locks inside and clears flags and aux*
+ *   FUNC_EXIT:     lock = function address, aux2 = return value (kretprobe; 0 from fexit)
+ *   CPUHP_*, CONTEND_*, TASK_EXIT: as recorded
  */
 /* Kernel objects whose locks the tracer names from BTF (KLT_F_OBJECT). */
 enum klt_obj {

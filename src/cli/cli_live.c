@@ -645,15 +645,7 @@ int klt_cmd_features(int argc, char **argv)
 	bool verbose = false;
 	struct klt_features f;
 	struct klt_symtab *st = klt_symtab_new();
-	static const char *const kvm_fns[] = {
-		"kvm_online_cpu", "kvm_offline_cpu", "kvm_starting_cpu", "kvm_dying_cpu",
-		"hardware_enable_all", "hardware_disable_all", "kvm_enable_virtualization",
-		"kvm_disable_virtualization", "hardware_enable_nolock",
-		"kvm_enable_virtualization_cpu", "kvm_suspend", "kvm_resume",
-	};
-	static const char *const locks[] = {
-		"cpu_hotplug_lock", "kvm_lock", "kvm_usage_lock", "kvm_count_lock",
-	};
+	const char *name;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &verbose)) {
 		klt_symtab_free(st);
@@ -688,13 +680,13 @@ int klt_cmd_features(int argc, char **argv)
 		"call site");
 	printf("auto mode:    %s\n", klt_attach_name(f.auto_mode));
 	printf("KVM functions found:");
-	for (size_t i = 0, n = 0; i < sizeof(kvm_fns) / sizeof(kvm_fns[0]); i++)
-		if (klt_symtab_by_name(st, kvm_fns[i], KLT_SYM_FUNC))
-			printf("%s %s", n++ ? "," : "", kvm_fns[i]);
+	for (size_t i = 0, n = 0; (name = klt_hook_kvm_function(i)); i++)
+		if (klt_symtab_by_name(st, name, KLT_SYM_FUNC))
+			printf("%s %s", n++ ? "," : "", name);
 	printf("\nlock symbols found:");
-	for (size_t i = 0, n = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
-		if (klt_symtab_by_name(st, locks[i], KLT_SYM_DATA))
-			printf("%s %s", n++ ? "," : "", locks[i]);
+	for (size_t i = 0, n = 0; (name = klt_watched_lock(i)); i++)
+		if (klt_symtab_by_name(st, name, KLT_SYM_DATA))
+			printf("%s %s", n++ ? "," : "", name);
 	printf("\n");
 	if (f.auto_mode == KLT_ATTACH_TRACEPOINT)
 		printf("degraded:     lock acquisitions are not visible; hotplug callbacks, "

@@ -85,13 +85,17 @@ int klt_tracer_poll(struct klt_tracer *t, int timeout_ms);
 /* --user: read the maps of pid now (the traced command, stopped at its exit), so its frames
  * and locks can still be named when its events are consumed after it is gone. */
 void klt_tracer_user_snapshot(struct klt_tracer *t, pid_t pid);
-/* Filter to a pid decided after start (the traced command): uprobes are per pid already. */
 /* BPF-side counters (drops and activity), name/value pairs. */
 size_t klt_tracer_counters(const struct klt_tracer *t, struct klt_counter *out, size_t max);
 /* Per-program run count and run time (kernel.bpf_stats_enabled=1), one line per program with
  * runs: "prog NAME runs N ns N". For bench/bpf-cost.sh. */
 void klt_tracer_prog_stats(const struct klt_tracer *t, FILE *f);
 void klt_tracer_stop(struct klt_tracer *t);
+
+/* The hook table (include/klt_hooks.h): its KVM functions and the static locks the default
+ * scope watches, by index (NULL past the end). */
+const char *klt_hook_kvm_function(size_t i);
+const char *klt_watched_lock(size_t i);
 
 /* /proc/kallsyms (or System.map) into a symtab: t/T as FUNC, d/D/b/B/r/R as DATA. `slide` is
  * added to every address (a System.map's link-time addresses + the KASLR offset). */

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Part of bpf/klt.bpf.c: the lock operations every attach type shares (acquire entry and exit,
+ * release, downgrade, the mm_take_all_locks nest section, user lock keys). The programs that
+ * call them are generated from the hook table (hooks.bpf.h).
+ */
+static __always_inline int acq_exit(long ret, enum op op);
+
+/* Where the call site comes from: read only when an event is sent (it costs a probe read). */
+enum ipsrc {
+	IP_NONE,   /* fentry: userspace takes it from the stack */
+	IP_KPROBE, /* return address on the kernel stack at function entry */
+	IP_UPROBE, /* return address on the user stack at function entry */
+};
+
+static __always_inline __u64 call_site(void *ctx, enum ipsrc src)
+{
+	struct pt_regs *regs = ctx;
+	__u64 ra = 0;
+
+	if (src == IP_KPROBE)
+		bpf_probe_read_kernel(&ra, sizeof(ra), (void *)PT_REGS_SP(regs));
+	else if (src == IP_UPROBE)
+		bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(regs));
+	return ra;
+}
+
+/*
+ * lockdep's nest_lock: mm_take_all_locks() takes every i_mmap_rwsem and anon_vma lock of an mm
+ * in no particular order, serialized by the mmap_lock it holds for write (the kernel says
+ * down_write_nest_lock(), which is plain down_write() without lockdep). Lockdep checks no order
+ * among them; neither do we: inside mm_take_all_locks() an acquisition gets its edges from the
+ * locks held outside but is not pushed, so the next one has no edge from it; until
+ * mm_drop_all_locks() returns, releases of such untracked locks are not "missed".
+ */
+enum nest_state { NEST_NONE, NEST_TAKING, NEST_HELD };
+
+/*
+ * Acquisition entry. Adds held -> lock edges (new ones are sent with one stack capture) and
+ * remembers the acquisition so the exit can push it. Trylocks only remember. About 100 lines,
+ * kept as one: the scope filter, the edge walk and the events share the stack id and call site
+ * captured at most once, and the hot path's early returns read best in one place.
+ */
+static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode,
+				     enum ipsrc ipsrc, enum op op, bool user)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st;
+	bool is_watched, new_edge = false, all_known = true;
+	__s32 stack_id = KLT_NO_STACK;
+	__u64 ip = 0, chain = 0;
+	__u32 depth;
+
+	if (!lock || task_filtered(task))
+		return 0;
+	/* user-space locks are never on the (kernel) watch list */
+	is_watched = !user && lock_watched(lock);
+	st = task_get_of(task, false);
+	/* Early scope filter: outside the KVM/hotplug scope a task holding nothing watched
+	 * costs a table probe and a task-storage lookup. */
+	if (!trace_all && !user && !is_watched && !(st && (st->nwatched || st->in_cpuhp)))
+		return 0;
+	if (!st) {
+		st = task_get_of(task, true);
+		if (!st)
+			return 0;
+	}
+	/* no activity count here: it would cost a map lookup on every in-scope acquisition */
+	depth = st->depth;
+	chain = chain_next(chain_top(st, depth), lock);
+	if (op != OP_TRY && depth && chain_cache[chain & (CHAIN_SLOTS - 1)] != chain) {
+		for (int i = 0; i < MAX_HELD; i++) {
+			struct edge_key key;
+			__u64 one = 1, *cnt;
+
+			if (i >= depth)
+				break;
+			key.held = st->held[i].lock;
+			key.lock = lock;
+			if (key.held == lock)
+				continue; /* recursion on the same instance: not an order */
+			cnt = bpf_map_lookup_elem(&edges, &key);
+			if (cnt)
+				continue; /* known: nothing to do (no count: keep the hot path lean) */
+			if (bpf_map_update_elem(&edges, &key, &one, BPF_NOEXIST)) {
+				/* -EEXIST: another CPU won the race; anything else: map full */
+				if (!bpf_map_lookup_elem(&edges, &key)) {
+					__sync_fetch_and_add(&cnt_edge_map_full, 1);
+					all_known = false; /* try again next time */
+				}
+				continue;
+			}
+			if (!new_edge) {
+				new_edge = true;
+				stack_id = capture_stack(ctx, user);
+				ip = call_site(ctx, ipsrc);
+			}
+			act_inc(ACT_NEW_EDGES);
+			struct klt_event *e = ev_reserve(KLT_EV_EDGE);
+
+			if (!e)
+				continue;
+			e->lock = lock;
+			e->kind = kind;
+			e->mode = op == OP_SYNC ? KLT_MODE_WRITE : mode;
+			e->ip = ip;
+			e->stack_id = stack_id;
+			e->aux0 = (__u32)key.held;
+			e->aux1 = (__u32)(key.held >> 32);
+			e->aux2 = st->held[i].stack_id;
+			e->flags = ((__u32)st->held[i].mode << KLT_F_HELD_MODE_SHIFT) |
+				   ((__u32)st->held[i].kind << KLT_F_HELD_KIND_SHIFT) |
+				   (user ? KLT_F_USER : 0);
+			ev_submit(e);
+		}
+		if (all_known)
+			chain_cache[chain & (CHAIN_SLOTS - 1)] = chain;
+	}
+	if (is_watched || st->in_cpuhp || full_events) {
+		if (stack_id == KLT_NO_STACK)
+			stack_id = capture_stack(ctx, user);
+		if (!ip)
+			ip = call_site(ctx, ipsrc);
+		if (op == OP_SYNC)
+			ev_lock(KLT_EV_SRCU_SYNC, lock, kind, KLT_MODE_WRITE, ip, stack_id, 0);
+		else if (op == OP_SRCU_READ)
+			ev_lock(KLT_EV_SRCU_READ_LOCK, lock, kind, mode, ip, stack_id, 0);
+		else if (op != OP_TRY)
+			ev_lock(KLT_EV_ATTEMPT, lock, kind, mode, ip, stack_id, 0);
+	}
+	if (op == OP_SYNC || st->nest == NEST_TAKING)
+		return 0;
+	st->pend_lock = lock;
+	st->pend_ip = ip;
+	st->pend_stack = stack_id;
+	st->pend_mode = mode;
+	st->pend_kind = kind;
+	st->pend_watched = is_watched;
+	st->pend_valid = 1;
+	if (op == OP_SRCU_READ) /* never blocks: push now, no exit program needed */
+		goto push;
+	if (op == OP_HOLD) /* acquired on entry: the exit program releases it */
+		return acq_exit(0, OP_BLOCK);
+	return 0;
+push:
+	st->pend_valid = 0;
+	held_push(st, lock, chain, stack_id, mode, kind, is_watched, 0);
+	return 0;
+}
+
+/* Acquisition exit: push the pending lock if it was acquired. */
+static __always_inline int acq_exit(long ret, enum op op)
+{
+	struct task_state *st = task_get(false);
+	bool ok;
+
+	if (!st || !st->pend_valid)
+		return 0;
+	st->pend_valid = 0;
+	ok = op == OP_TRY ? ret == 1 : op == OP_BLOCK_RET0 ? ret == 0 : true;
+	if (st->pend_watched || st->in_cpuhp || full_events)
+		ev_lock(op == OP_TRY ? (ok ? KLT_EV_TRY_OK : KLT_EV_TRY_FAIL) :
+				       (ok ? KLT_EV_ACQUIRED : KLT_EV_TRY_FAIL),
+			st->pend_lock, st->pend_kind, st->pend_mode, st->pend_ip, st->pend_stack, 0);
+	if (!ok)
+		return 0;
+	held_push(st, st->pend_lock, chain_push(st, st->pend_lock), st->pend_stack, st->pend_mode,
+		  st->pend_kind, st->pend_watched, 0);
+	return 0;
+}
+
+/* Release: remove the most recent entry for lock (lockdep allows out-of-order release). */
+static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st;
+	int found = -1;
+	__u32 depth;
+
+	if (!lock || task_filtered(task))
+		return 0;
+	st = task_get_of(task, false);
+	if (!st || !st->depth) {
+		if (trace_all && st && st->nest == NEST_NONE)
+			__sync_fetch_and_add(&cnt_missed_release, 1);
+		return 0;
+	}
+	depth = st->depth;
+	for (int i = MAX_HELD - 1; i >= 0; i--) {
+		if (i >= depth)
+			continue;
+		if (st->held[i].lock == lock) {
+			found = i;
+			break;
+		}
+	}
+	if (found < 0) {
+		if (trace_all && st->nest == NEST_NONE)
+			__sync_fetch_and_add(&cnt_missed_release, 1);
+		return 0;
+	}
+	bool was_watched = false;
+
+	if (found < MAX_HELD) {
+		was_watched = st->held[found].watched;
+		kind = st->held[found].kind;
+	}
+	held_remove(st, found, depth);
+	if (was_watched || st->in_cpuhp || full_events)
+		ev_lock(srcu ? KLT_EV_SRCU_READ_UNLOCK : KLT_EV_RELEASE, lock, kind, 0, 0,
+			KLT_NO_STACK, 0);
+	return 0;
+}
+
+/* downgrade_write: the held entry becomes a read hold. */
+static __always_inline int downgrade(__u64 lock)
+{
+	struct task_state *st = task_get(false);
+
+	if (!st)
+		return 0;
+	for (int i = 0; i < MAX_HELD; i++) {
+		if (i >= st->depth)
+			break;
+		if (st->held[i].lock == lock)
+			st->held[i].mode = KLT_MODE_READ;
+	}
+	return 0;
+}
+
+/*
+ * A pointer argument read from the fentry context is a typed kernel pointer to the verifier,
+ * which forbids hashing it (the watch table, chain keys): bpf_get_func_arg (inlined by the
+ * verifier) gives the same value as a plain number.
+ */
+static __always_inline __u64 fentry_arg0(void *ctx)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, 0, &v);
+	return v;
+}
+
+static __always_inline int nest_set(enum nest_state from, enum nest_state to)
+{
+	struct task_state *st;
+
+	if (filtered())
+		return 0;
+	st = task_get(to != NEST_NONE);
+	if (st && (from == NEST_NONE || st->nest == from))
+		st->nest = to;
+	return 0;
+}
+
+/* take: entry starts the section; a failed take (-EINTR) has dropped the locks already */
+
+/* User-space locks (glibc). */
+
+/* The key of the user lock at addr: the address plus its generation (see lock_gen). */
+static __always_inline __u64 user_key(__u64 addr)
+{
+	__u32 *g;
+
+	if (!lock_gen_used || !addr)
+		return addr;
+	g = bpf_map_lookup_elem(&lock_gen, &addr);
+	return g ? addr | ((__u64)(*g & 0xff) << KLT_USER_GEN_SHIFT) : addr;
+}
+
+/* pthread_{mutex,rwlock}_destroy(lock): the lock at this address ends; the next is another. */
+static __always_inline int user_destroy(__u64 addr)
+{
+	__u32 one = 1, *g;
+
+	if (!addr || task_filtered(bpf_get_current_task_btf()))
+		return 0;
+	g = bpf_map_lookup_elem(&lock_gen, &addr);
+	if (g)
+		__sync_fetch_and_add(g, 1);
+	else
+		bpf_map_update_elem(&lock_gen, &addr, &one, BPF_NOEXIST);
+	lock_gen_used = 1;
+	return 0;
+}

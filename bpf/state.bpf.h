@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Part of bpf/klt.bpf.c (included once, after its knobs): the per-task held-lock state, the
+ * maps and counters, event records, the watch table, chain keys and the held stack itself
+ * (held_push / held_remove).
+ */
+struct held {
+	__u64 lock;
+	__u64 chain; /* chain key of held[0..this] (see chain_next) */
+	__s32 stack_id;
+	__u8 mode, kind, watched, implicit;
+};
+
+struct task_state {
+	__u32 depth;
+	__u32 nwatched;	 /* watched locks among the held ones */
+	__u32 in_cpuhp;	 /* inside a cpuhp callback (nesting count) */
+	__u32 cpuhp_atomic;
+	__u32 nest;	 /* enum nest_state: inside mm_take_all_locks() .. mm_drop_all_locks() */
+	/* blocking acquire in progress (entry seen, exit not yet) */
+	__u64 pend_lock;
+	__u64 pend_ip;
+	__s32 pend_stack;
+	__u8 pend_mode, pend_kind, pend_valid, pend_watched;
+	struct held held[MAX_HELD];
+};
+
+/*
+ * Held-lock state per task: task-local storage (no hashing of a tid on every lock operation,
+ * freed with the task; tracing programs may use it since 5.11).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+struct edge_key {
+	__u64 held;
+	__u64 lock;
+};
+
+/* Every held -> new pair seen so far (value: sightings). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct edge_key);
+	__type(value, __u64);
+} edges SEC(".maps");
+
+/*
+ * Locks whose every acquire/release is reported (cpu_hotplug_lock, kvm_lock, ...): an
+ * open-addressed table filled by userspace after load (klt_watch_slot in klt_abi.h).
+ */
+__u64 watch_tab[KLT_WATCH_SLOTS] = {};
+
+/*
+ * Chain cache (lockdep's lock_chain idea): chain keys of held stack + new lock whose every
+ * held -> new pair is already in `edges`. Direct-mapped, shared by all CPUs; a lost race only
+ * costs one more pass over `edges`.
+ */
+#define CHAIN_SLOTS 8192
+__u64 chain_cache[CHAIN_SLOTS] = {};
+
+/*
+ * Generations of user-space lock addresses (KLT_USER_GEN_SHIFT in klt_abi.h): address ->
+ * pthread_*_destroy() calls seen there. A destroyed lock's memory may hold a new, unrelated
+ * lock later (free + malloc, object pools); its key changes, so its orders are its own and the
+ * edge and chain caches above see new pairs. LRU: an address destroyed long ago and not used
+ * since may be forgotten (its next lock would share generation 0's key: at worst the old false
+ * order this map exists to avoid). Userspace reads no count: nothing is lost but precision.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} lock_gen SEC(".maps");
+/* set by the first destroy: until then user lock operations skip the lookup */
+__u32 lock_gen_used = 0;
+
+/* Stacks of new edges and watched-lock events. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 32768); /* = STACK_IDS in src/live/tracer_int.h; sparse to avoid collisions */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, KLT_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Events to userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* Failure and activity counters (STYLE.md #6): userspace prints the non-zero ones. */
+__u64 cnt_ringbuf_full = 0;
+__u64 cnt_task_map_full = 0;
+__u64 cnt_edge_map_full = 0;
+__u64 cnt_stack_fail = 0;
+__u64 cnt_depth_overflow = 0;
+__u64 cnt_missed_release = 0;
+/* Activity counters, per CPU so the hot path has no shared atomic (userspace sums them). */
+enum { ACT_NEW_EDGES, ACT_EVENTS_SENT, ACT_MAX };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ACT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} activity SEC(".maps");
+
+static __always_inline void act_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&activity, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+enum op {
+	OP_BLOCK,	/* blocking acquire; exit confirms (ret ignored) */
+	OP_BLOCK_RET0,	/* interruptible/killable: acquired iff ret == 0 */
+	OP_TRY,		/* trylock: acquired iff ret == 1, adds no edge */
+	OP_SRCU_READ,	/* srcu read lock: recursive read, never blocks on readers */
+	OP_SYNC,	/* synchronize_srcu: write acquire + release */
+	OP_HOLD,	/* the function holds the lock for its body (inlined lock call) */
+};
+
+static __always_inline bool filtered(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
+/* filtered() for the lock hooks, from the task pointer they need anyway (one helper call less) */
+static __always_inline bool task_filtered(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+
+	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
+static __always_inline struct klt_event *ev_reserve(__u16 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct klt_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&cnt_ringbuf_full, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cpu = bpf_get_smp_processor_id();
+	e->stack_id = KLT_NO_STACK;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void ev_submit(struct klt_event *e)
+{
+	__u64 flags = 0;
+
+	act_inc(ACT_EVENTS_SENT);
+	/* batch wakeups: a sparse event need not cost the reader a context switch each */
+	if (rb_wake_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*e) < rb_wake_bytes ?
+				BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void ev_lock(__u16 type, __u64 lock, __u8 kind, __u8 mode, __u64 ip,
+				    __s32 stack_id, __u32 flags)
+{
+	struct klt_event *e = ev_reserve(type);
+
+	if (!e)
+		return;
+	e->lock = lock;
+	e->kind = kind;
+	e->mode = mode;
+	e->ip = ip;
+	e->stack_id = stack_id;
+	e->flags = flags;
+	ev_submit(e);
+}
+
+static __always_inline struct task_state *task_get_of(struct task_struct *task, bool create)
+{
+	struct task_state *st;
+
+	st = bpf_task_storage_get(&tasks, task, NULL, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	/* allocation failure (or storage busy in a nested program) */
+	if (!st && create)
+		__sync_fetch_and_add(&cnt_task_map_full, 1);
+	return st;
+}
+
+static __always_inline struct task_state *task_get(bool create)
+{
+	return task_get_of(bpf_get_current_task_btf(), create);
+}
+
+static __always_inline bool lock_watched(__u64 lock)
+{
+	for (__u32 i = 0; i < KLT_WATCH_PROBES; i++) {
+		__u64 w = watch_tab[klt_watch_slot(lock, i)];
+
+		if (w == lock)
+			return true;
+		if (!w)
+			return false;
+	}
+	return false;
+}
+
+/* Chain key of a held stack whose top has key `prev`, after pushing `lock` (never 0). */
+static __always_inline __u64 chain_next(__u64 prev, __u64 lock)
+{
+	__u64 h = (prev ^ lock) * 0x9E3779B97F4A7C15ull;
+
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 32;
+	return h ? h : 1;
+}
+
+static __always_inline __u64 chain_top(struct task_state *st, __u32 depth)
+{
+	__u32 top = depth - 1;
+
+	return depth && top < MAX_HELD ? st->held[top].chain : 0;
+}
+
+/* After held[from..] moved down one slot: recompute their chain keys. */
+static __always_inline void chain_fix(struct task_state *st, int from, __u32 depth)
+{
+	for (int i = 0; i < MAX_HELD; i++) {
+		if (i < from || i >= depth)
+			continue;
+		st->held[i].chain = chain_next(i ? st->held[(i - 1) & (MAX_HELD - 1)].chain : 0,
+					       st->held[i].lock);
+	}
+}
+
+/* Chain key of the held stack once `lock` is pushed on it. */
+static __always_inline __u64 chain_push(struct task_state *st, __u64 lock)
+{
+	return chain_next(chain_top(st, st->depth), lock);
+}
+
+/*
+ * Push an acquisition onto the task's held stack (false if it is full: counted); chain is
+ * chain_push(st, lock). The one place held[] grows: every field is written, so a slot never
+ * keeps a previous entry's bits.
+ */
+static __always_inline bool held_push(struct task_state *st, __u64 lock, __u64 chain,
+				      __s32 stack_id, __u8 mode, __u8 kind, __u8 watched,
+				      __u8 implicit)
+{
+	__u32 depth = st->depth;
+
+	if (depth >= MAX_HELD) {
+		__sync_fetch_and_add(&cnt_depth_overflow, 1);
+		return false;
+	}
+	st->held[depth].lock = lock;
+	st->held[depth].chain = chain;
+	st->held[depth].stack_id = stack_id;
+	st->held[depth].mode = mode;
+	st->held[depth].kind = kind;
+	st->held[depth].watched = watched;
+	st->held[depth].implicit = implicit;
+	st->depth = depth + 1;
+	if (watched)
+		st->nwatched++;
+	return true;
+}
+
+/*
+ * Remove held[found] (found < depth = st->depth): the entries above move down one slot and get
+ * their chain keys recomputed. The one place held[] shrinks.
+ */
+static __always_inline void held_remove(struct task_state *st, int found, __u32 depth)
+{
+	bool was_watched = false;
+
+	if (found >= 0 && found < MAX_HELD)
+		was_watched = st->held[found].watched;
+	for (int i = 0; i < MAX_HELD - 1; i++) {
+		if (i < found || i + 1 >= depth)
+			continue;
+		st->held[i] = st->held[i + 1];
+	}
+	chain_fix(st, found, depth - 1);
+	st->depth = depth - 1;
+	if (was_watched && st->nwatched)
+		st->nwatched--;
+}
+
+static __always_inline __s32 capture_stack(void *ctx, bool user)
+{
+	long id = bpf_get_stackid(ctx, &stacks, user ? BPF_F_USER_STACK : 0);
+
+	if (id < 0) {
+		__sync_fetch_and_add(&cnt_stack_fail, 1);
+		return KLT_NO_STACK;
+	}
+	return (__s32)id;
+}
