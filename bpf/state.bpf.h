@@ -94,7 +94,8 @@ struct {
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
-/* Failure and activity counters (STYLE.md #6): userspace prints the non-zero ones. */
+/* Failure and activity counters: every drop is counted and userspace prints the non-zero ones
+ * (docs/live-tracing.md). */
 __u64 cnt_ringbuf_full = 0;
 __u64 cnt_task_map_full = 0;
 __u64 cnt_edge_map_full = 0;
