@@ -483,6 +483,26 @@ static size_t live_watch(const struct klt_rules *rules, unsigned kver, const cha
 	return n;
 }
 
+/* The engine that sees events as they come (findings printed at once unless --quiet). */
+static int live_engine(struct live *l, unsigned kver)
+{
+	struct lg_config cfg = {
+		.syms = l->trace.syms,
+		.rules = l->rules.n ? &l->rules : NULL,
+		.kernel_version = kver,
+		.ignore_unbalanced = true, /* locks held before tracing began */
+		.on_finding = l->env->quiet ? NULL : print_finding,
+		.ctx = l,
+	};
+
+	l->eng = lg_new(&cfg);
+	if (!l->eng)
+		return -ENOMEM;
+	l->view = (struct klt_view){ .eng = l->eng, .trace = &l->trace, .rules = cfg.rules,
+				     .kernel_version = kver, .source = "live" };
+	return 0;
+}
+
 /*
  * trace and record: rules, engine, the workload forked and held, the tracer started, the
  * workload let go, the loop, then the summary and the verdict. Every path detaches and reaps.
@@ -529,19 +549,8 @@ static int run_live(struct live_env *env)
 	kver = klt_kver_parse(u.release);
 	o.watch = watch;
 	o.nwatch = live_watch(&l.rules, kver, watch, sizeof(watch) / sizeof(watch[0]));
-	struct lg_config cfg = {
-		.syms = l.trace.syms,
-		.rules = l.rules.n ? &l.rules : NULL,
-		.kernel_version = kver,
-		.ignore_unbalanced = true, /* locks held before tracing began */
-		.on_finding = env->quiet ? NULL : print_finding,
-		.ctx = &l,
-	};
-	l.eng = lg_new(&cfg);
-	if (!l.eng)
+	if (live_engine(&l, kver))
 		goto out;
-	l.view = (struct klt_view){ .eng = l.eng, .trace = &l.trace,
-				    .rules = cfg.rules, .kernel_version = kver, .source = "live" };
 
 	/* The traced command waits until the probes are attached. */
 	if (env->cmd && env->cmd[0]) {
