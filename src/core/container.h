@@ -98,19 +98,35 @@ struct klt_hmap {
 	uint32_t n;
 };
 
+/* The slot of (k1, k2), or NULL. */
+static inline struct klt_hslot *klt_hmap_slot(const struct klt_hmap *m, uint64_t k1, uint32_t k2)
+{
+	if (!m->s)
+		return NULL;
+	for (uint32_t i = klt_hash2(k1, k2) & m->mask;; i = (i + 1) & m->mask) {
+		struct klt_hslot *sl = &m->s[i];
+
+		if (sl->val == KLT_NIL)
+			return NULL;
+		if (sl->k1 == k1 && sl->k2 == k2)
+			return sl;
+	}
+}
+
 /* The value of (k1, k2), or KLT_NIL. */
 static inline uint32_t klt_hmap_find(const struct klt_hmap *m, uint64_t k1, uint32_t k2)
 {
-	if (!m->s)
-		return KLT_NIL;
-	for (uint32_t i = klt_hash2(k1, k2) & m->mask;; i = (i + 1) & m->mask) {
-		const struct klt_hslot *sl = &m->s[i];
+	const struct klt_hslot *sl = klt_hmap_slot(m, k1, k2);
 
-		if (sl->val == KLT_NIL)
-			return KLT_NIL;
-		if (sl->k1 == k1 && sl->k2 == k2)
-			return sl->val;
-	}
+	return sl ? sl->val : KLT_NIL;
+}
+
+/* Where the value of (k1, k2) is stored, or NULL: to change the value of a present key. */
+static inline uint32_t *klt_hmap_ref(struct klt_hmap *m, uint64_t k1, uint32_t k2)
+{
+	struct klt_hslot *sl = klt_hmap_slot(m, k1, k2);
+
+	return sl ? &sl->val : NULL;
 }
 
 /* Insert a key known to be absent; room was made by klt_hmap_reserve(). val != KLT_NIL. */
@@ -124,6 +140,29 @@ static inline void klt_hmap_put(struct klt_hmap *m, uint64_t k1, uint32_t k2, ui
 	m->s[i].k2 = k2;
 	m->s[i].val = val;
 	m->n++;
+}
+
+/*
+ * A map whose real key is longer than 12 bytes (a string, a stack): (k1, k2) is a hash of it
+ * and the caller keeps the keys, indexed by the values. Several values may then share one
+ * (k1, k2) (put them with klt_hmap_put); klt_hmap_find_eq returns the first value, in probe
+ * order, of that (k1, k2) for which eq(ctx, val) says the caller's key matches, or KLT_NIL.
+ */
+typedef bool (*klt_hmap_eq_fn)(const void *ctx, uint32_t val);
+
+static inline uint32_t klt_hmap_find_eq(const struct klt_hmap *m, uint64_t k1, uint32_t k2,
+					klt_hmap_eq_fn eq, const void *ctx)
+{
+	if (!m->s)
+		return KLT_NIL;
+	for (uint32_t i = klt_hash2(k1, k2) & m->mask;; i = (i + 1) & m->mask) {
+		const struct klt_hslot *sl = &m->s[i];
+
+		if (sl->val == KLT_NIL)
+			return KLT_NIL;
+		if (sl->k1 == k1 && sl->k2 == k2 && eq(ctx, sl->val))
+			return sl->val;
+	}
 }
 
 /* Make room for `extra` more keys at a load factor of at most 3/4. 0 or -ENOMEM. */

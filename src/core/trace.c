@@ -6,9 +6,6 @@
 
 #include "trace.h"
 
-#define KLT_MAX_STACK_ID (1 << 20) /* stack ids beyond this are corruption, not data: the
-				    * table is dense, a huge id must not cost memory */
-
 void klt_trace_init(struct klt_trace *t)
 {
 	memset(t, 0, sizeof(*t));

@@ -36,6 +36,10 @@ struct klt_counter {
 	uint64_t value;
 };
 
+/* Stack ids beyond this are corruption, not data: the table is dense (indexed by id), so a huge
+ * id must not cost memory; this bounds it at 16 MiB. Every reader and writer checks it. */
+#define KLT_MAX_STACK_ID (1 << 20)
+
 struct klt_stack {
 	uint32_t nr;   /* frames, 0 = empty */
 	uint64_t *ips; /* ips[0] = innermost frame */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "trace.h"
 #include "traceio.h"
 
@@ -17,20 +18,12 @@
 #define SYNTH_LOCK_STEP 0x100ull
 #define SYNTH_FUNC_BASE 0xffffffff80000000ull /* + 0x10000 * k: functions named only in text */
 #define SYNTH_FUNC_STEP 0x10000ull
-#define MAX_STACK_ID (1 << 20) /* ids index a dense table: bounds it at 16 MiB */
 #define TS_STEP 1000
 
 struct tok {
 	const char *s;
 	size_t len;
 	size_t col; /* 1-based */
-};
-
-/* u64 -> u8 map: the kind last seen for a lock address (for unlock/contend-end) */
-struct kindmap {
-	uint64_t *keys;
-	uint8_t *vals; /* kind + 1; 0 = empty slot */
-	size_t size, count;
 };
 
 struct parser {
@@ -42,9 +35,8 @@ struct parser {
 	size_t ntoks, tcap;
 	uint64_t last_ts;
 	bool have_ts;
-	struct kindmap kinds;
-	uint32_t *stab; /* interned stacks: slot = id + 1 */
-	size_t ssize, scount;
+	struct klt_hmap kinds; /* lock address -> the kind last seen (for unlock/contend-end) */
+	struct klt_hmap stab;  /* interned stacks: (hash of frames, nr) -> stack id */
 	uint64_t *frames;
 	size_t fcap;
 	uint64_t lock_k, func_k;
@@ -296,120 +288,59 @@ static int decode(struct parser *p, const char *s, size_t len, size_t col, const
 
 /* --- maps ----------------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
+static int kind_set(struct klt_hmap *m, uint64_t key, uint8_t kind)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
+	uint32_t *v = klt_hmap_ref(m, key, 0);
 
-static int kind_set(struct kindmap *m, uint64_t key, uint8_t kind)
-{
-	size_t h;
-
-	if ((m->count + 1) * 2 > m->size) {
-		struct kindmap n = { 0 };
-		size_t i;
-
-		n.size = m->size ? m->size * 2 : 256;
-		n.keys = calloc(n.size, sizeof(*n.keys));
-		n.vals = calloc(n.size, 1);
-		if (!n.keys || !n.vals) {
-			free(n.keys);
-			free(n.vals);
-			return -ENOMEM;
-		}
-		for (i = 0; i < m->size; i++)
-			if (m->vals[i]) {
-				for (h = mix64(m->keys[i]) & (n.size - 1); n.vals[h];
-				     h = (h + 1) & (n.size - 1))
-					;
-				n.keys[h] = m->keys[i];
-				n.vals[h] = m->vals[i];
-			}
-		n.count = m->count;
-		free(m->keys);
-		free(m->vals);
-		*m = n;
+	if (v) {
+		*v = kind;
+		return 0;
 	}
-	for (h = mix64(key) & (m->size - 1); m->vals[h]; h = (h + 1) & (m->size - 1))
-		if (m->keys[h] == key)
-			break;
-	if (!m->vals[h])
-		m->count++;
-	m->keys[h] = key;
-	m->vals[h] = kind + 1;
+	if (klt_hmap_reserve(m, 1))
+		return -ENOMEM;
+	klt_hmap_put(m, key, 0, kind);
 	return 0;
 }
 
-static int kind_get(const struct kindmap *m, uint64_t key)
+static int kind_get(const struct klt_hmap *m, uint64_t key)
 {
-	size_t h;
+	uint32_t v = klt_hmap_find(m, key, 0);
 
-	if (!m->size)
-		return -1;
-	for (h = mix64(key) & (m->size - 1); m->vals[h]; h = (h + 1) & (m->size - 1))
-		if (m->keys[h] == key)
-			return m->vals[h] - 1;
-	return -1;
+	return v == KLT_NIL ? -1 : (int)v;
 }
 
-static uint64_t hash_frames(const uint64_t *ips, uint32_t nr)
-{
-	uint64_t h = nr;
-	uint32_t i;
+struct frames_key {
+	const struct klt_trace *t;
+	const uint64_t *ips;
+	uint32_t nr;
+};
 
-	for (i = 0; i < nr; i++)
-		h = mix64(h ^ ips[i]) + i;
-	return h;
+static bool frames_eq(const void *ctx, uint32_t id)
+{
+	const struct frames_key *k = ctx;
+	const struct klt_stack *s = &k->t->stacks[id];
+
+	return s->nr == k->nr && !memcmp(s->ips, k->ips, k->nr * sizeof(*k->ips));
 }
 
-static void stab_put(uint32_t *tab, size_t size, const struct klt_trace *t, uint32_t id)
-{
-	size_t h = hash_frames(t->stacks[id].ips, t->stacks[id].nr) & (size - 1);
-
-	while (tab[h])
-		h = (h + 1) & (size - 1);
-	tab[h] = id + 1;
-}
-
-/* Make the stack at id findable by its frames (first id with given frames wins). */
-static int stab_add(struct parser *p, uint32_t id)
-{
-	if ((p->scount + 1) * 2 > p->ssize) {
-		size_t nsize = p->ssize ? p->ssize * 2 : 256, h;
-		uint32_t *n = calloc(nsize, sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		for (h = 0; h < p->ssize; h++)
-			if (p->stab[h])
-				stab_put(n, nsize, p->t, p->stab[h] - 1);
-		free(p->stab);
-		p->stab = n;
-		p->ssize = nsize;
-	}
-	stab_put(p->stab, p->ssize, p->t, id);
-	p->scount++;
-	return 0;
-}
-
+/* The first stack id interned with these frames, or -1. */
 static int stab_find(const struct parser *p, const uint64_t *ips, uint32_t nr)
 {
-	size_t h;
+	struct frames_key k = { p->t, ips, nr };
+	uint32_t id = klt_hmap_find_eq(&p->stab, klt_hash_seq64(ips, nr), nr, frames_eq, &k);
 
-	if (!p->ssize)
-		return -1;
-	for (h = hash_frames(ips, nr) & (p->ssize - 1); p->stab[h]; h = (h + 1) & (p->ssize - 1)) {
-		const struct klt_stack *s = &p->t->stacks[p->stab[h] - 1];
+	return id == KLT_NIL ? -1 : (int)id;
+}
 
-		if (s->nr == nr && !memcmp(s->ips, ips, nr * sizeof(*ips)))
-			return (int)p->stab[h] - 1;
-	}
-	return -1;
+/* Make the stack at id findable by its frames; the caller checked that none is (first id wins). */
+static int stab_add(struct parser *p, uint32_t id)
+{
+	const struct klt_stack *s = &p->t->stacks[id];
+
+	if (klt_hmap_reserve(&p->stab, 1))
+		return -ENOMEM;
+	klt_hmap_put(&p->stab, klt_hash_seq64(s->ips, s->nr), s->nr, id);
+	return 0;
 }
 
 /* --- symbols -------------------------------------------------------------------------------- */
@@ -668,9 +599,9 @@ static int dir_stack(struct parser *p)
 	err = num_u32(p, p->toks[1].s, p->toks[1].len, p->toks[1].col, "stack id", &id);
 	if (err)
 		return err;
-	if (id >= MAX_STACK_ID)
+	if (id >= KLT_MAX_STACK_ID)
 		return perr(p, p->toks[1].col, "stack id %u out of range (max %d)", id,
-			    MAX_STACK_ID - 1);
+			    KLT_MAX_STACK_ID - 1);
 	for (i = 2; i < p->ntoks; i++) {
 		const struct tok *tk = &p->toks[i];
 
@@ -699,7 +630,8 @@ static int dir_stack(struct parser *p)
 			return 0;
 		return perr(p, p->toks[1].col, "stack %u already defined with other frames", id);
 	}
-	if (klt_trace_set_stack(p->t, (int32_t)id, p->frames, nr) || stab_add(p, id))
+	if (klt_trace_set_stack(p->t, (int32_t)id, p->frames, nr) ||
+	    (stab_find(p, p->frames, nr) < 0 && stab_add(p, id)))
 		return oom(p);
 	return 0;
 }
@@ -899,7 +831,7 @@ static int event_key(struct parser *p, const struct op_desc *op, const struct to
 			return err;
 		id = stab_find(p, p->frames, nr);
 		if (id < 0) {
-			if (p->t->nstacks >= MAX_STACK_ID)
+			if (p->t->nstacks >= KLT_MAX_STACK_ID)
 				return perr(p, vcol, "too many stacks");
 			id = (int)p->t->nstacks;
 			if (klt_trace_set_stack(p->t, id, p->frames, nr) || stab_add(p, id))
@@ -1235,9 +1167,8 @@ int klt_text_parse(const char *buf, size_t len, const char *name, struct klt_tra
 		s = nl ? nl + 1 : end;
 	}
 	free(p.toks);
-	free(p.kinds.keys);
-	free(p.kinds.vals);
-	free(p.stab);
+	klt_hmap_free(&p.kinds);
+	klt_hmap_free(&p.stab);
 	free(p.frames);
 	return ret;
 }

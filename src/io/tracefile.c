@@ -24,7 +24,6 @@
 #define EVENTS_PER_CHUNK 4096
 #define SPILL_PAYLOAD (4u << 20)   /* emit a SYMBOLS/STACKS chunk once it grows past this */
 #define OUTBUF_FLUSH (1u << 20)	   /* write() serialized chunks once this much is queued */
-#define MAX_STACK_ID (1 << 20) /* ids index a dense table: bounds it at 16 MiB */
 
 enum chunk_type {
 	CH_INFO = 1,
@@ -439,7 +438,7 @@ int klt_writer_add_stack(struct klt_writer *w, int32_t id, const uint64_t *ips, 
 
 	if (w->error)
 		return w->error;
-	if (id < 0 || id >= MAX_STACK_ID || nr > (CHUNK_MAX_PAYLOAD - 8) / 8)
+	if (id < 0 || id >= KLT_MAX_STACK_ID || nr > (CHUNK_MAX_PAYLOAD - 8) / 8)
 		return w_fail(w, -EINVAL, "stack");
 	if (w->stacks.len + 8 + (size_t)nr * 8 > CHUNK_MAX_PAYLOAD &&
 	    w_emit(w, CH_STACKS, &w->stacks))
@@ -733,7 +732,7 @@ static int parse_stacks(struct klt_trace *t, const uint8_t *p, size_t len)
 				return -EINVAL;
 			id = (int32_t)get32(p + i);
 			nr = get32(p + i + 4);
-			if (id < 0 || id >= MAX_STACK_ID || (len - i - 8) / 8 < nr)
+			if (id < 0 || id >= KLT_MAX_STACK_ID || (len - i - 8) / 8 < nr)
 				return -EINVAL;
 			if (pass) {
 				if (nr > cap) {
