@@ -39,6 +39,7 @@ static inline uint8_t *bb_reserve(struct bbuf *b, size_t n)
 	b->len += n;
 	return b->p + b->len - n;
 }
+
 /* Append n bytes of src: 0 or -ENOMEM. */
 static inline int bb_put(struct bbuf *b, const void *src, size_t n)
 {

@@ -43,6 +43,26 @@ static long split_at(const char *s, size_t len, char c)
 	return -1;
 }
 
+/*
+ * The symbol NAME of this type; one the trace does not have is added at the first free address
+ * base + step * k (k counting up): a scenario needs no @sym lines. NULL: out of memory.
+ */
+static const struct klt_sym *named_sym(struct parser *p, const char *name, char type,
+				       uint64_t base, uint64_t step, uint64_t size, uint64_t *k)
+{
+	const struct klt_sym *sym = klt_symtab_by_name(p->t->syms, name, type);
+	uint64_t a;
+
+	if (sym)
+		return sym;
+	do {
+		a = base + step * (*k)++;
+	} while (klt_symtab_exact(p->t->syms, a, type));
+	if (klt_symtab_add(p->t->syms, a, size, type, name, NULL))
+		return NULL;
+	return klt_symtab_exact(p->t->syms, a, type);
+}
+
 /* FRAME: 0xADDR, SYMBOL or SYMBOL+0xOFF; unknown SYMBOLs get a synthetic FUNC address. */
 int tx_parse_frame(struct parser *p, const char *s, size_t len, size_t col, uint64_t *addr)
 {
@@ -67,20 +87,11 @@ int tx_parse_frame(struct parser *p, const char *s, size_t len, size_t col, uint
 	err = tx_decode(p, s, len, col, "symbol name", &name);
 	if (err)
 		return err;
-	sym = klt_symtab_by_name(p->t->syms, name, KLT_SYM_FUNC);
-	if (!sym) {
-		uint64_t a;
-
-		do {
-			a = SYNTH_FUNC_BASE + SYNTH_FUNC_STEP * p->func_k++;
-		} while (klt_symtab_exact(p->t->syms, a, KLT_SYM_FUNC));
-		if (klt_symtab_add(p->t->syms, a, SYNTH_FUNC_STEP, KLT_SYM_FUNC, name, NULL)) {
-			free(name);
-			return tx_oom(p);
-		}
-		sym = klt_symtab_exact(p->t->syms, a, KLT_SYM_FUNC);
-	}
+	sym = named_sym(p, name, KLT_SYM_FUNC, SYNTH_FUNC_BASE, SYNTH_FUNC_STEP, SYNTH_FUNC_STEP,
+			&p->func_k);
 	free(name);
+	if (!sym)
+		return tx_oom(p);
 	*addr = sym->addr + off;
 	return 0;
 }
@@ -113,25 +124,14 @@ int tx_parse_lock(struct parser *p, const struct tok *tk, uint64_t *addr)
 	err = tx_decode(p, tk->s, tk->len, tk->col, "lock name", &name);
 	if (err)
 		return err;
-	sym = klt_symtab_by_name(p->t->syms, name, KLT_SYM_DATA);
-	if (!sym) {
-		uint64_t a;
-
-		do {
-			a = SYNTH_LOCK_BASE + SYNTH_LOCK_STEP * p->lock_k++;
-		} while (klt_symtab_exact(p->t->syms, a, KLT_SYM_DATA));
-		if (klt_symtab_add(p->t->syms, a, 0, KLT_SYM_DATA, name, NULL)) {
-			free(name);
-			return tx_oom(p);
-		}
-		sym = klt_symtab_exact(p->t->syms, a, KLT_SYM_DATA);
-	}
+	sym = named_sym(p, name, KLT_SYM_DATA, SYNTH_LOCK_BASE, SYNTH_LOCK_STEP, 0, &p->lock_k);
 	free(name);
+	if (!sym)
+		return tx_oom(p);
 	*addr = sym->addr;
 	return 0;
 }
 
-/* Frames separated by ';' into p->frames. */
 int tx_frame_room(struct parser *p, size_t n)
 {
 	size_t ncap;
@@ -148,6 +148,7 @@ int tx_frame_room(struct parser *p, size_t n)
 	return 0;
 }
 
+/* Frames separated by ';' into p->frames. */
 int tx_parse_frames(struct parser *p, const char *s, size_t len, size_t col, uint32_t *nr)
 {
 	size_t i = 0, n = 0;

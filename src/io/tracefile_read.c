@@ -233,37 +233,26 @@ static int parse_counters(struct klt_trace *t, const uint8_t *p, size_t len)
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < len;) {
-			size_t nl = p[i], k;
+			size_t nl = p[i];
 			char name[sizeof(t->counters[0].name)];
 
 			if (len - i - 1 < nl + 8 || nl >= sizeof(name) || nl == 0 ||
 			    memchr(p + i + 1, '\0', nl))
 				return -EINVAL;
+			memcpy(name, p + i + 1, nl);
+			name[nl] = '\0';
 			if (!pass) {
 				/* validate first: more names than fit make the chunk malformed,
 				 * before anything of it is applied */
-				memcpy(name, p + i + 1, nl);
-				name[nl] = '\0';
-				for (k = 0; k < t->ncounters; k++)
-					if (!strcmp(t->counters[k].name, name))
-						break;
-				if (k == t->ncounters && t->ncounters + ++fresh > KLT_MAX_COUNTERS)
+				if (klt_counter_find(t->counters, t->ncounters, name) == t->ncounters &&
+				    t->ncounters + ++fresh > KLT_MAX_COUNTERS)
 					return -EINVAL;
-			}
-			if (pass) {
-				memcpy(name, p + i + 1, nl);
-				name[nl] = '\0';
-				for (k = 0; k < t->ncounters; k++)
-					if (!strcmp(t->counters[k].name, name))
-						break;
-				if (k == t->ncounters) {
-					if (k == KLT_MAX_COUNTERS)
-						return -ENOSPC;
-					memset(&t->counters[k], 0, sizeof(t->counters[k]));
-					memcpy(t->counters[k].name, name, nl + 1);
-					t->ncounters++;
-				}
-				t->counters[k].value = get64(p + i + 1 + nl);
+			} else {
+				struct klt_counter *c = klt_counter_get(t->counters, &t->ncounters, name);
+
+				if (!c)
+					return -ENOSPC;
+				c->value = get64(p + i + 1 + nl);
 			}
 			i += 1 + nl + 8;
 		}

@@ -329,23 +329,17 @@ int klt_writer_add_event(struct klt_writer *w, const struct klt_event *ev)
 
 int klt_writer_set_counter(struct klt_writer *w, const char *name, uint64_t value)
 {
-	size_t i, nl = strlen(name);
+	struct klt_counter *c;
+	size_t nl = strlen(name);
 
 	if (w->error)
 		return w->error;
 	if (nl >= sizeof(w->counters[0].name))
 		return -ENAMETOOLONG;
-	for (i = 0; i < w->ncounters; i++)
-		if (!strcmp(w->counters[i].name, name))
-			break;
-	if (i == w->ncounters) {
-		if (i == KLT_MAX_COUNTERS)
-			return -ENOSPC;
-		memset(&w->counters[i], 0, sizeof(w->counters[i]));
-		memcpy(w->counters[i].name, name, nl);
-		w->ncounters++;
-	}
-	w->counters[i].value = value;
+	c = klt_counter_get(w->counters, &w->ncounters, name);
+	if (!c)
+		return -ENOSPC;
+	c->value = value;
 	w->counters_dirty = true;
 	return 0;
 }
