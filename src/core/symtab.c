@@ -30,32 +30,63 @@ struct klt_symtab {
 	uint32_t *funcs;
 	size_t nfuncs;
 	size_t sorted_n; /* n when order/funcs were built */
-	struct klt_hmap by_addr; /* (addr, type) -> index */
-	struct klt_hmap by_name; /* (hash of name, type) -> index: first one wins */
+	struct klt_iset by_addr; /* key (addr, type) */
+	struct klt_iset by_name; /* key (name, type): first one wins */
 };
 
-static uint64_t hash_name(const char *s)
+/* The keys live in syms[]: the sets hold indices, hashed and compared here. */
+static uint64_t hash_addr(uint64_t addr, char type)
 {
-	return klt_fnv1a64(s, strlen(s));
+	return klt_hash2(addr, (unsigned char)type);
 }
 
-struct name_key {
+static uint64_t hash_name(const char *name, char type)
+{
+	return klt_hash2(klt_fnv1a64_str(name), (unsigned char)type);
+}
+
+static uint64_t rehash_addr(const void *ctx, uint32_t idx)
+{
+	const struct klt_sym *s = &((const struct klt_symtab *)ctx)->syms[idx];
+
+	return hash_addr(s->addr, s->type);
+}
+
+static uint64_t rehash_name(const void *ctx, uint32_t idx)
+{
+	const struct klt_sym *s = &((const struct klt_symtab *)ctx)->syms[idx];
+
+	return hash_name(s->name, s->type);
+}
+
+struct sym_key {
 	const struct klt_symtab *st;
+	uint64_t addr;
 	const char *name;
+	char type;
 };
+
+static bool addr_eq(const void *ctx, uint32_t idx)
+{
+	const struct sym_key *k = ctx;
+	const struct klt_sym *s = &k->st->syms[idx];
+
+	return s->addr == k->addr && s->type == k->type;
+}
 
 static bool name_eq(const void *ctx, uint32_t idx)
 {
-	const struct name_key *k = ctx;
+	const struct sym_key *k = ctx;
+	const struct klt_sym *s = &k->st->syms[idx];
 
-	return !strcmp(k->st->syms[idx].name, k->name);
+	return s->type == k->type && !strcmp(s->name, k->name);
 }
 
 static const struct klt_sym *find_name(const struct klt_symtab *st, const char *name, uint64_t h,
 				       char type)
 {
-	struct name_key k = { st, name };
-	uint32_t idx = klt_hmap_find_eq(&st->by_name, h, (unsigned char)type, name_eq, &k);
+	struct sym_key k = { .st = st, .name = name, .type = type };
+	uint32_t idx = klt_iset_find(&st->by_name, h, name_eq, &k);
 
 	return idx == KLT_NIL ? NULL : &st->syms[idx];
 }
@@ -78,8 +109,8 @@ void klt_symtab_free(struct klt_symtab *st)
 	free(st->syms);
 	free(st->order);
 	free(st->funcs);
-	klt_hmap_free(&st->by_addr);
-	klt_hmap_free(&st->by_name);
+	klt_iset_free(&st->by_addr);
+	klt_iset_free(&st->by_name);
 	free(st);
 }
 
@@ -90,20 +121,21 @@ size_t klt_symtab_count(const struct klt_symtab *st)
 
 static const struct klt_sym *find_exact(const struct klt_symtab *st, uint64_t addr, char type)
 {
+	struct sym_key k = { .st = st, .addr = addr, .type = type };
 	uint32_t idx;
 
 	if (!st)
 		return NULL;
-	idx = klt_hmap_find(&st->by_addr, addr, (unsigned char)type);
+	idx = klt_iset_find(&st->by_addr, hash_addr(addr, type), addr_eq, &k);
 	return idx == KLT_NIL ? NULL : &st->syms[idx];
 }
 
 int klt_symtab_add(struct klt_symtab *st, uint64_t addr, uint64_t size, char type, const char *name,
 		   const char *module)
 {
+	struct sym_key k = { .st = st };
 	struct klt_sym *s;
 	char *n = NULL, *m = NULL;
-	uint64_t h;
 
 	if (!st || !name)
 		return -EINVAL;
@@ -111,7 +143,8 @@ int klt_symtab_add(struct klt_symtab *st, uint64_t addr, uint64_t size, char typ
 		return 0;
 	if (st->n >= UINT32_MAX - 1)
 		return -ENOMEM;
-	if (klt_hmap_reserve(&st->by_addr, 1) || klt_hmap_reserve(&st->by_name, 1) ||
+	if (klt_iset_reserve(&st->by_addr, 1, rehash_addr, st) ||
+	    klt_iset_reserve(&st->by_name, 1, rehash_name, st) ||
 	    klt_vec_reserve((void **)&st->syms, &st->cap, st->n + 1, sizeof(*st->syms)))
 		return -ENOMEM;
 	n = strdup(name);
@@ -128,10 +161,10 @@ int klt_symtab_add(struct klt_symtab *st, uint64_t addr, uint64_t size, char typ
 	s->type = type;
 	s->name = n;
 	s->module = m;
-	klt_hmap_put(&st->by_addr, addr, (unsigned char)type, st->n);
-	h = hash_name(n);
-	if (!find_name(st, n, h, type))
-		klt_hmap_put(&st->by_name, h, (unsigned char)type, st->n);
+	klt_iset_put(&st->by_addr, hash_addr(addr, type), st->n);
+	k.name = n;
+	k.type = type;
+	klt_iset_add(&st->by_name, hash_name(n, type), st->n, name_eq, &k);
 	st->n++;
 	return 0;
 }
@@ -243,7 +276,7 @@ const struct klt_sym *klt_symtab_by_name(struct klt_symtab *st, const char *name
 {
 	if (!st || !name)
 		return NULL;
-	return find_name(st, name, hash_name(name), type);
+	return find_name(st, name, hash_name(name, type), type);
 }
 
 /* Bounded string builder: always NUL-terminated, silently truncates. */

@@ -13,15 +13,9 @@
 /* The kind last seen for a lock address (p->kinds): the default of unlock and contend-end. */
 static int kind_set(struct klt_hmap *m, uint64_t key, uint8_t kind)
 {
-	uint32_t *v = klt_hmap_ref(m, key, 0);
-
-	if (v) {
-		*v = kind;
-		return 0;
-	}
 	if (klt_hmap_reserve(m, 1))
 		return -ENOMEM;
-	klt_hmap_put(m, key, 0, kind);
+	*klt_hmap_upsert(m, key, 0, kind) = kind;
 	return 0;
 }
 

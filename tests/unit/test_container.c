@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for src/core/container.{h,c}: hashes, vector, (k1, k2) -> u32 map, sequence set. */
+/* Unit tests for src/core/container.{h,c}: hashes, vector, (k1, k2) -> u32 map, index set,
+ * sequence set. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,8 @@ static void test_hashes(void **state)
 	assert_int_equal(klt_fnv1a32("a"), 0xe40c292cu);
 	assert_true(klt_fnv1a64("", 0) == 14695981039346656037ULL);
 	assert_true(klt_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+	assert_true(klt_fnv1a64_str("") == klt_fnv1a64("", 0));
+	assert_true(klt_fnv1a64_str("spin_lock") == klt_fnv1a64("spin_lock", 9));
 }
 
 static void test_vec(void **state)
@@ -61,7 +64,7 @@ static void test_hmap(void **state)
 
 	(void)state;
 	assert_int_equal(klt_hmap_find(&m, 1, 2), KLT_NIL);
-	assert_null(klt_hmap_ref(&m, 1, 2));
+	assert_null(klt_hmap_slot(&m, 1, 2));
 	for (i = 0; i < 10000; i++) {
 		assert_int_equal(klt_hmap_reserve(&m, 1), 0);
 		klt_hmap_put(&m, (uint64_t)i << 40 | i, i & 3, i);
@@ -74,11 +77,19 @@ static void test_hmap(void **state)
 		/* k2 is part of the key */
 		assert_int_equal(klt_hmap_find(&m, (uint64_t)i << 40 | i, (i & 3) ^ 1), KLT_NIL);
 	}
-	ref = klt_hmap_ref(&m, 5ull << 40 | 5, 1);
-	assert_non_null(ref);
+	/* upsert: a present key's value, in place */
+	assert_int_equal(klt_hmap_reserve(&m, 1), 0);
+	ref = klt_hmap_upsert(&m, 5ull << 40 | 5, 1, 99);
+	assert_int_equal(*ref, 5);
 	*ref = 77;
 	assert_int_equal(klt_hmap_find(&m, 5ull << 40 | 5, 1), 77);
 	assert_int_equal(m.n, 10000);
+	/* and an absent one put with the value given */
+	ref = klt_hmap_upsert(&m, 1, 9, 123);
+	assert_int_equal(*ref, 123);
+	assert_int_equal(m.n, 10001);
+	assert_int_equal(klt_hmap_find(&m, 1, 9), 123);
+	assert_int_equal(klt_hmap_find(&m, 1, 8), KLT_NIL);
 	klt_hmap_free(&m);
 	assert_null(m.s);
 	assert_int_equal(m.n, 0);
@@ -146,6 +157,75 @@ static void test_hmap_find_eq(void **state)
 	klt_hmap_free(&m);
 }
 
+/* iset: the keys are the caller's (here u64 values by index), the set holds indices */
+struct keys {
+	const uint64_t *v;
+	uint64_t want;
+};
+
+static uint64_t key_hash(const void *ctx, uint32_t idx)
+{
+	return klt_mix64(((const struct keys *)ctx)->v[idx] >> 1); /* pairs collide on purpose */
+}
+
+static bool key_eq(const void *ctx, uint32_t idx)
+{
+	const struct keys *k = ctx;
+
+	return k->v[idx] == k->want;
+}
+
+static void test_iset(void **state)
+{
+	enum { N = 20000 };
+	uint64_t *v = malloc(N * sizeof(*v));
+	struct klt_iset m = { 0 };
+	struct keys k = { v, 0 };
+	uint32_t i;
+
+	(void)state;
+	assert_non_null(v);
+	assert_int_equal(klt_iset_find(&m, 0, key_eq, &k), KLT_NIL);
+	for (i = 0; i < N; i++) {
+		v[i] = (uint64_t)i * 2 + (i & 1); /* 0, 3, 4, 7, 8, ...: (v >> 1) all differ */
+		assert_int_equal(klt_iset_reserve(&m, 1, key_hash, &k), 0);
+		klt_iset_put(&m, key_hash(&k, i), i);
+	}
+	assert_int_equal(m.n, N);
+	/* at most half full */
+	assert_true((uint64_t)m.n * 2 <= (uint64_t)m.mask + 1);
+	for (i = 0; i < N; i++) {
+		k.want = v[i];
+		assert_int_equal(klt_iset_find(&m, klt_mix64(v[i] >> 1), key_eq, &k), i);
+		/* the other key of the same hash is not there */
+		k.want = v[i] ^ 1;
+		assert_int_equal(klt_iset_find(&m, klt_mix64(v[i] >> 1), key_eq, &k), KLT_NIL);
+	}
+	/* add: only when no equal key is there */
+	assert_int_equal(klt_iset_reserve(&m, 2, key_hash, &k), 0);
+	k.want = v[7];
+	assert_false(klt_iset_add(&m, key_hash(&k, 7), 7, key_eq, &k));
+	assert_int_equal(m.n, N);
+	v[N - 1] = 1ULL << 40; /* a new key at an index the set does not hold */
+	k.want = v[N - 1];
+	klt_iset_free(&m);
+	for (i = 0; i < N - 1; i++) {
+		assert_int_equal(klt_iset_reserve(&m, 1, key_hash, &k), 0);
+		k.want = v[i];
+		assert_true(klt_iset_add(&m, key_hash(&k, i), i, key_eq, &k));
+	}
+	k.want = v[N - 1];
+	assert_int_equal(klt_iset_find(&m, key_hash(&k, N - 1), key_eq, &k), KLT_NIL);
+	assert_int_equal(klt_iset_reserve(&m, 1, key_hash, &k), 0);
+	assert_true(klt_iset_add(&m, key_hash(&k, N - 1), N - 1, key_eq, &k));
+	assert_int_equal(klt_iset_find(&m, key_hash(&k, N - 1), key_eq, &k), N - 1);
+	assert_int_equal(m.n, N);
+	klt_iset_free(&m);
+	assert_null(m.s);
+	assert_int_equal(m.n, 0);
+	free(v);
+}
+
 static void test_seqset(void **state)
 {
 	struct klt_seqset ss = { 0 };
@@ -183,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_hmap),
 		cmocka_unit_test(test_hmap_reserve_ahead),
 		cmocka_unit_test(test_hmap_find_eq),
+		cmocka_unit_test(test_iset),
 		cmocka_unit_test(test_seqset),
 	};
 
