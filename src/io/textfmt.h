@@ -55,16 +55,14 @@ struct op_desc {
 
 #define OP_LOCK_BOTH 0x10000u /* "lock": ATTEMPT then ACQUIRED; no event type can be it */
 
-/* The operations by name; [0] is "lock", the only one that is two events */
-extern const struct op_desc tx_ops[];
-extern const size_t tx_nops;
-
 #define OP_LIST "lock, attempt, acquired, unlock, trylock, trylock-fail, srcu-read-lock, " \
 	"srcu-read-unlock, synchronize-srcu, cpuhp-enter, cpuhp-exit, pm-begin, pm-end, " \
 	"contend-begin, contend-end, exit, edge, func-enter, func-exit, ev-N"
 #define KIND_LIST "mutex, rwsem, percpu-rwsem, spinlock, srcu, pthread-mutex, pthread-rwlock"
 #define NUM_HINT "decimal or 0x-prefixed hex"
 
+/* The operation of this name (not "ev-N"), or NULL. */
+const struct op_desc *tx_op_by_name(const struct tok *tk);
 /* The operation that writes events of this type ("lock" never: it is two), or NULL. */
 const struct op_desc *tx_op_by_type(unsigned type);
 

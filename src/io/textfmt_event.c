@@ -332,17 +332,13 @@ static int line_op(struct parser *p, size_t *i, struct op_desc *raw_op,
 {
 	const struct tok *tk;
 	char b[64];
-	size_t j;
 
 	if (*i >= p->ntoks) {
 		tk = &p->toks[*i - 1];
 		return tx_perr(p, tk->col + tk->len, "missing operation (expected " OP_LIST ")");
 	}
 	tk = &p->toks[(*i)++];
-	*op = NULL;
-	for (j = 0; j < tx_nops; j++)
-		if (tx_tok_is(tk, tx_ops[j].name))
-			*op = &tx_ops[j];
+	*op = tx_op_by_name(tk);
 	if (!*op && tk->len > 3 && !memcmp(tk->s, "ev-", 3)) {
 		uint64_t type;
 

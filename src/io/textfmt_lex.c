@@ -10,7 +10,7 @@
 #include "trace.h"
 #include "traceio.h"
 
-const struct op_desc tx_ops[] = {
+static const struct op_desc ops[] = {
 	{ "lock", OP_LOCK_BOTH, OPC_LOCK, 0, KLT_MODE_WRITE },
 	{ "attempt", KLT_EV_ATTEMPT, OPC_LOCK, 0, KLT_MODE_WRITE },
 	{ "acquired", KLT_EV_ACQUIRED, OPC_LOCK, 0, KLT_MODE_WRITE },
@@ -32,15 +32,27 @@ const struct op_desc tx_ops[] = {
 	{ "func-exit", KLT_EV_FUNC_EXIT, OPC_FUNC, 0, KLT_MODE_WRITE },
 };
 
-const size_t tx_nops = sizeof(tx_ops) / sizeof(tx_ops[0]);
+#define NOPS (sizeof(ops) / sizeof(ops[0]))
+
+const struct op_desc *tx_op_by_name(const struct tok *tk)
+{
+	const struct op_desc *op = NULL;
+	size_t i;
+
+	/* the first byte first: most operations are ruled out without a strlen */
+	for (i = 0; i < NOPS; i++)
+		if (tk->len && tk->s[0] == ops[i].name[0] && tx_tok_is(tk, ops[i].name))
+			op = &ops[i];
+	return op;
+}
 
 const struct op_desc *tx_op_by_type(unsigned type)
 {
 	size_t i;
 
-	for (i = 1; i < tx_nops; i++)
-		if (tx_ops[i].type == type)
-			return &tx_ops[i];
+	for (i = 1; i < NOPS; i++)
+		if (ops[i].type == type)
+			return &ops[i];
 	return NULL;
 }
 
