@@ -57,6 +57,55 @@ void klt_hmap_free(struct klt_hmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/*
+ * Growth re-inserts the indices in increasing order, not in slot order: the caller's keys are
+ * then read front to back (a table of a million symbols rehashes from memory, not from cache
+ * misses), and among equal keys the lowest index stays the one found first.
+ */
+int klt_iset_reserve(struct klt_iset *m, uint32_t extra, klt_iset_hash_fn hash, const void *ctx)
+{
+	size_t cap = m->s ? (size_t)m->mask + 1 : 0, ncap, i;
+	uint64_t *present = NULL;
+	uint32_t hi = 0;
+	struct klt_iset nm;
+
+	if (((size_t)m->n + extra) * 2 <= cap)
+		return 0;
+	ncap = cap ? cap * 2 : 64;
+	while (((size_t)m->n + extra) * 2 > ncap)
+		ncap *= 2;
+	if (ncap > (1ULL << 31))
+		return -ENOMEM;
+	for (i = 0; i < cap; i++)
+		if (m->s[i] > hi)
+			hi = m->s[i]; /* the highest index + 1 */
+	nm.s = calloc(ncap, sizeof(*nm.s));
+	present = calloc((size_t)hi / 64 + 1, sizeof(*present));
+	if (!nm.s || !present) {
+		free(nm.s);
+		free(present);
+		return -ENOMEM;
+	}
+	for (i = 0; i < cap; i++)
+		if (m->s[i])
+			present[(m->s[i] - 1) / 64] |= 1ULL << ((m->s[i] - 1) % 64);
+	nm.mask = ncap - 1;
+	nm.n = 0;
+	for (i = 0; i < hi; i++)
+		if (present[i / 64] >> (i % 64) & 1)
+			klt_iset_put(&nm, hash(ctx, (uint32_t)i), (uint32_t)i);
+	free(present);
+	free(m->s);
+	*m = nm;
+	return 0;
+}
+
+void klt_iset_free(struct klt_iset *m)
+{
+	free(m->s);
+	memset(m, 0, sizeof(*m));
+}
+
 bool klt_seqset_has(const struct klt_seqset *ss, const uint32_t *v, uint32_t n, uint64_t h)
 {
 	size_t i;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "symtab.h"
 
 #define SYM_LAST_FUNC_SPAN (1ull << 20) /* a sizeless last FUNC covers at most 1 MiB */
@@ -29,36 +30,65 @@ struct klt_symtab {
 	uint32_t *funcs;
 	size_t nfuncs;
 	size_t sorted_n; /* n when order/funcs were built */
-	/* open addressing, slot = index + 1, 0 = empty; power-of-two sizes, load <= 1/2 */
-	uint32_t *by_addr; /* key (addr, type) */
-	uint32_t *by_name; /* key (name, type): first one wins */
-	size_t hsize;
+	struct klt_iset by_addr; /* key (addr, type) */
+	struct klt_iset by_name; /* key (name, type): first one wins */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
+/* The keys live in syms[]: the sets hold indices, hashed and compared here. */
 static uint64_t hash_addr(uint64_t addr, char type)
 {
-	return mix64(addr ^ ((uint64_t)(unsigned char)type << 56));
+	return klt_hash2(addr, (unsigned char)type);
 }
 
-static uint64_t hash_name(const char *s, char type)
+static uint64_t hash_name(const char *name, char type)
 {
-	uint64_t h = 1469598103934665603ull ^ (unsigned char)type;
+	return klt_hash2(klt_fnv1a64_str(name), (unsigned char)type);
+}
 
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return mix64(h);
+static uint64_t rehash_addr(const void *ctx, uint32_t idx)
+{
+	const struct klt_sym *s = &((const struct klt_symtab *)ctx)->syms[idx];
+
+	return hash_addr(s->addr, s->type);
+}
+
+static uint64_t rehash_name(const void *ctx, uint32_t idx)
+{
+	const struct klt_sym *s = &((const struct klt_symtab *)ctx)->syms[idx];
+
+	return hash_name(s->name, s->type);
+}
+
+struct sym_key {
+	const struct klt_symtab *st;
+	uint64_t addr;
+	const char *name;
+	char type;
+};
+
+static bool addr_eq(const void *ctx, uint32_t idx)
+{
+	const struct sym_key *k = ctx;
+	const struct klt_sym *s = &k->st->syms[idx];
+
+	return s->addr == k->addr && s->type == k->type;
+}
+
+static bool name_eq(const void *ctx, uint32_t idx)
+{
+	const struct sym_key *k = ctx;
+	const struct klt_sym *s = &k->st->syms[idx];
+
+	return s->type == k->type && !strcmp(s->name, k->name);
+}
+
+static const struct klt_sym *find_name(const struct klt_symtab *st, const char *name, uint64_t h,
+				       char type)
+{
+	struct sym_key k = { .st = st, .name = name, .type = type };
+	uint32_t idx = klt_iset_find(&st->by_name, h, name_eq, &k);
+
+	return idx == KLT_NIL ? NULL : &st->syms[idx];
 }
 
 struct klt_symtab *klt_symtab_new(void)
@@ -79,8 +109,8 @@ void klt_symtab_free(struct klt_symtab *st)
 	free(st->syms);
 	free(st->order);
 	free(st->funcs);
-	free(st->by_addr);
-	free(st->by_name);
+	klt_iset_free(&st->by_addr);
+	klt_iset_free(&st->by_name);
 	free(st);
 }
 
@@ -89,74 +119,23 @@ size_t klt_symtab_count(const struct klt_symtab *st)
 	return st ? st->n : 0;
 }
 
-static void hash_insert_addr(uint32_t *tab, size_t size, const struct klt_sym *syms, uint32_t idx)
-{
-	size_t mask = size - 1, h = hash_addr(syms[idx].addr, syms[idx].type) & mask;
-
-	while (tab[h])
-		h = (h + 1) & mask;
-	tab[h] = idx + 1;
-}
-
-/* Insert unless a symbol with the same (name, type) is already present: the first one wins. */
-static void hash_insert_name(uint32_t *tab, size_t size, const struct klt_sym *syms, uint32_t idx)
-{
-	size_t mask = size - 1, h = hash_name(syms[idx].name, syms[idx].type) & mask;
-
-	while (tab[h]) {
-		const struct klt_sym *o = &syms[tab[h] - 1];
-
-		if (o->type == syms[idx].type && !strcmp(o->name, syms[idx].name))
-			return;
-		h = (h + 1) & mask;
-	}
-	tab[h] = idx + 1;
-}
-
-static int rehash(struct klt_symtab *st, size_t nsize)
-{
-	uint32_t *a = calloc(nsize, sizeof(*a)), *b = calloc(nsize, sizeof(*b));
-	size_t i;
-
-	if (!a || !b) {
-		free(a);
-		free(b);
-		return -ENOMEM;
-	}
-	for (i = 0; i < st->n; i++) {
-		hash_insert_addr(a, nsize, st->syms, i);
-		hash_insert_name(b, nsize, st->syms, i);
-	}
-	free(st->by_addr);
-	free(st->by_name);
-	st->by_addr = a;
-	st->by_name = b;
-	st->hsize = nsize;
-	return 0;
-}
-
 static const struct klt_sym *find_exact(const struct klt_symtab *st, uint64_t addr, char type)
 {
-	size_t mask, h;
+	struct sym_key k = { .st = st, .addr = addr, .type = type };
+	uint32_t idx;
 
-	if (!st || !st->hsize)
+	if (!st)
 		return NULL;
-	mask = st->hsize - 1;
-	for (h = hash_addr(addr, type) & mask; st->by_addr[h]; h = (h + 1) & mask) {
-		const struct klt_sym *s = &st->syms[st->by_addr[h] - 1];
-
-		if (s->addr == addr && s->type == type)
-			return s;
-	}
-	return NULL;
+	idx = klt_iset_find(&st->by_addr, hash_addr(addr, type), addr_eq, &k);
+	return idx == KLT_NIL ? NULL : &st->syms[idx];
 }
 
 int klt_symtab_add(struct klt_symtab *st, uint64_t addr, uint64_t size, char type, const char *name,
 		   const char *module)
 {
+	struct sym_key k = { .st = st };
 	struct klt_sym *s;
 	char *n = NULL, *m = NULL;
-	int err;
 
 	if (!st || !name)
 		return -EINVAL;
@@ -164,20 +143,10 @@ int klt_symtab_add(struct klt_symtab *st, uint64_t addr, uint64_t size, char typ
 		return 0;
 	if (st->n >= UINT32_MAX - 1)
 		return -ENOMEM;
-	if ((st->n + 1) * 2 > st->hsize) {
-		err = rehash(st, st->hsize ? st->hsize * 2 : 64);
-		if (err)
-			return err;
-	}
-	if (st->n == st->cap) {
-		size_t ncap = st->cap ? st->cap * 2 : 64;
-		struct klt_sym *ns = realloc(st->syms, ncap * sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		st->syms = ns;
-		st->cap = ncap;
-	}
+	if (klt_iset_reserve(&st->by_addr, 1, rehash_addr, st) ||
+	    klt_iset_reserve(&st->by_name, 1, rehash_name, st) ||
+	    klt_vec_reserve((void **)&st->syms, &st->cap, st->n + 1, sizeof(*st->syms)))
+		return -ENOMEM;
 	n = strdup(name);
 	if (module && *module)
 		m = strdup(module);
@@ -192,8 +161,10 @@ int klt_symtab_add(struct klt_symtab *st, uint64_t addr, uint64_t size, char typ
 	s->type = type;
 	s->name = n;
 	s->module = m;
-	hash_insert_addr(st->by_addr, st->hsize, st->syms, st->n);
-	hash_insert_name(st->by_name, st->hsize, st->syms, st->n);
+	klt_iset_put(&st->by_addr, hash_addr(addr, type), st->n);
+	k.name = n;
+	k.type = type;
+	klt_iset_add(&st->by_name, hash_name(n, type), st->n, name_eq, &k);
 	st->n++;
 	return 0;
 }
@@ -303,18 +274,9 @@ const struct klt_sym *klt_symtab_lookup(struct klt_symtab *st, uint64_t addr, ui
 
 const struct klt_sym *klt_symtab_by_name(struct klt_symtab *st, const char *name, char type)
 {
-	size_t mask, h;
-
-	if (!st || !st->hsize || !name)
+	if (!st || !name)
 		return NULL;
-	mask = st->hsize - 1;
-	for (h = hash_name(name, type) & mask; st->by_name[h]; h = (h + 1) & mask) {
-		const struct klt_sym *s = &st->syms[st->by_name[h] - 1];
-
-		if (s->type == type && !strcmp(s->name, name))
-			return s;
-	}
-	return NULL;
+	return find_name(st, name, hash_name(name, type), type);
 }
 
 /* Bounded string builder: always NUL-terminated, silently truncates. */

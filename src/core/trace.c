@@ -6,9 +6,6 @@
 
 #include "trace.h"
 
-#define KLT_MAX_STACK_ID (1 << 20) /* stack ids beyond this are corruption, not data: the
-				    * table is dense, a huge id must not cost memory */
-
 void klt_trace_init(struct klt_trace *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -88,26 +85,43 @@ const struct klt_stack *klt_trace_stack(const struct klt_trace *t, int32_t id)
 	return &t->stacks[id];
 }
 
-int klt_trace_add_counter(struct klt_trace *t, const char *name, uint64_t value)
+size_t klt_counter_find(const struct klt_counter *c, size_t n, const char *name)
 {
-	struct klt_counter *c;
 	size_t i;
 
-	for (i = 0; i < t->ncounters; i++) {
-		c = &t->counters[i];
-		if (!strcmp(c->name, name)) {
-			c->value += value;
-			return 0;
-		}
+	for (i = 0; i < n; i++)
+		if (!strcmp(c[i].name, name))
+			break;
+	return i;
+}
+
+struct klt_counter *klt_counter_get(struct klt_counter *c, size_t *n, const char *name)
+{
+	size_t i = klt_counter_find(c, *n, name);
+
+	if (i < *n)
+		return &c[i];
+	if (i == KLT_MAX_COUNTERS)
+		return NULL;
+	memset(&c[i], 0, sizeof(c[i]));
+	strcpy(c[i].name, name);
+	(*n)++;
+	return &c[i];
+}
+
+int klt_trace_add_counter(struct klt_trace *t, const char *name, uint64_t value)
+{
+	size_t i = klt_counter_find(t->counters, t->ncounters, name);
+
+	if (i < t->ncounters) {
+		t->counters[i].value += value;
+		return 0;
 	}
 	if (t->ncounters == KLT_MAX_COUNTERS)
 		return -ENOSPC;
 	if (strlen(name) >= sizeof(t->counters[0].name))
 		return -ENAMETOOLONG;
-	c = &t->counters[t->ncounters++];
-	memset(c->name, 0, sizeof(c->name));
-	strcpy(c->name, name);
-	c->value = value;
+	klt_counter_get(t->counters, &t->ncounters, name)->value = value;
 	return 0;
 }
 

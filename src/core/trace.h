@@ -36,6 +36,10 @@ struct klt_counter {
 	uint64_t value;
 };
 
+/* Stack ids beyond this are corruption, not data: the table is dense (indexed by id), so a huge
+ * id must not cost memory; this bounds it at 16 MiB. Every reader and writer checks it. */
+#define KLT_MAX_STACK_ID (1 << 20)
+
 struct klt_stack {
 	uint32_t nr;   /* frames, 0 = empty */
 	uint64_t *ips; /* ips[0] = innermost frame */
@@ -70,6 +74,11 @@ int klt_trace_set_stack(struct klt_trace *t, int32_t id, const uint64_t *ips, ui
 const struct klt_stack *klt_trace_stack(const struct klt_trace *t, int32_t id); /* NULL if none */
 /* Add to (or create) a named counter. */
 int klt_trace_add_counter(struct klt_trace *t, const char *name, uint64_t value);
+/* The index of the counter of this name among c[0..n), or n when there is none. */
+size_t klt_counter_find(const struct klt_counter *c, size_t n, const char *name);
+/* The counter of this name among c[0..*n), appended (value 0) when there is none; NULL when
+ * there is none and no room (*n == KLT_MAX_COUNTERS). name must fit klt_counter.name. */
+struct klt_counter *klt_counter_get(struct klt_counter *c, size_t *n, const char *name);
 
 /* Is a recording counter a loss (ringbuf_full, stack_fail, trace_truncated, ...) rather than an
  * activity count? */

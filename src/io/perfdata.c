@@ -30,6 +30,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "perfdata.h"
 
 #ifndef KLT_VERSION
@@ -70,7 +71,6 @@ struct pd_section {
 struct pd_task {
 	uint32_t pid, tid;
 	char *comm;
-	bool used;
 };
 
 struct klt_pd_writer {
@@ -88,13 +88,14 @@ struct klt_pd_writer {
 	uint64_t first_time, last_time;
 	struct perf_event_attr attr;
 
-	char **syms;		/* open addressing: name -> index + 1 in sym_idx */
-	uint32_t *sym_idx;
+	char **syms;		/* symbol names by index (the address slot) */
 	size_t sym_cap;
 	uint32_t nsyms;
+	struct klt_hmap sym_map; /* (hash of name, length) -> index in syms */
 
-	struct pd_task *tasks;	/* open addressing on (pid, tid) */
+	struct pd_task *tasks;	/* tasks seen, in order */
 	size_t task_cap, ntasks;
+	struct klt_hmap task_map; /* (pid << 32 | tid) -> index in tasks */
 
 	uint64_t nsamples;
 	uint64_t *rec;		/* scratch for one sample record */
@@ -116,22 +117,6 @@ static void pd_remove(const struct klt_pd_writer *w)
 
 	if (!lstat(w->path, &st) && st.st_dev == w->dev && st.st_ino == w->ino)
 		unlink(w->path);
-}
-
-static uint64_t pd_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-static uint64_t pd_hash_task(uint32_t pid, uint32_t tid)
-{
-	uint64_t h = ((uint64_t)pid << 32 | tid) * 0x9e3779b97f4a7c15ULL;
-
-	return h ^ (h >> 29);
 }
 
 static int pd_write(struct klt_pd_writer *w, const void *buf, size_t len)
@@ -259,37 +244,6 @@ int klt_pd_set_meta(struct klt_pd_writer *w, const char *hostname, const char *o
 	return 0;
 }
 
-/* Grow an open-addressing table to keep it at most half full. */
-static int pd_syms_grow(struct klt_pd_writer *w)
-{
-	size_t cap = w->sym_cap ? w->sym_cap * 2 : 1024;
-	char **syms = calloc(cap, sizeof(*syms));
-	uint32_t *idx = calloc(cap, sizeof(*idx));
-
-	if (!syms || !idx) {
-		free(syms);
-		free(idx);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < w->sym_cap; i++) {
-		size_t j;
-
-		if (!w->syms[i])
-			continue;
-		j = pd_hash(w->syms[i], strlen(w->syms[i])) & (cap - 1);
-		while (syms[j])
-			j = (j + 1) & (cap - 1);
-		syms[j] = w->syms[i];
-		idx[j] = w->sym_idx[i];
-	}
-	free(w->syms);
-	free(w->sym_idx);
-	w->syms = syms;
-	w->sym_idx = idx;
-	w->sym_cap = cap;
-	return 0;
-}
-
 /* sample_id trailer of a non-sample record, in sample_type order: pid/tid, time, cpu. */
 static size_t pd_put_id(uint8_t *p, uint32_t pid, uint32_t tid, uint64_t time, uint32_t cpu)
 {
@@ -388,57 +342,46 @@ static size_t pd_parse_frame(const char *text, char *buf, size_t buflen, uint64_
 	return n;
 }
 
+struct pd_name_key {
+	char *const *syms;
+	const char *name;
+};
+
+static bool pd_name_eq(const void *ctx, uint32_t idx)
+{
+	const struct pd_name_key *k = ctx;
+
+	return !strcmp(k->syms[idx], k->name);
+}
+
 /* Address of a frame: its symbol's range (KSYMBOL written on first use) plus the offset. */
 static int pd_frame_addr(struct klt_pd_writer *w, const char *text, uint64_t *addr)
 {
 	char name[PD_MAX_SYM_NAME + 1];
 	uint64_t off, h;
-	size_t n = pd_parse_frame(text ? text : "[unknown]", name, sizeof(name), &off), j;
+	size_t n = pd_parse_frame(text ? text : "[unknown]", name, sizeof(name), &off);
+	struct pd_name_key k = { w->syms, name };
 	uint32_t idx;
 	int err;
 
-	if ((w->nsyms + 1) * 2 > w->sym_cap && (err = pd_syms_grow(w)))
-		return err;
-	h = pd_hash(name, n);
-	for (j = h & (w->sym_cap - 1); w->syms[j]; j = (j + 1) & (w->sym_cap - 1)) {
-		if (!strcmp(w->syms[j], name)) {
-			*addr = PD_KBASE + ((uint64_t)(w->sym_idx[j] - 1) << PD_SLOT_SHIFT) + off;
-			return 0;
-		}
+	h = klt_fnv1a64(name, n);
+	idx = klt_hmap_find_eq(&w->sym_map, h, (uint32_t)n, pd_name_eq, &k);
+	if (idx != KLT_NIL) {
+		*addr = PD_KBASE + ((uint64_t)idx << PD_SLOT_SHIFT) + off;
+		return 0;
 	}
 	if (w->nsyms >= PD_MAX_SYMS)
 		return -E2BIG;
-	if (!(w->syms[j] = strdup(name)))
+	if (klt_hmap_reserve(&w->sym_map, 1) ||
+	    klt_vec_reserve((void **)&w->syms, &w->sym_cap, w->nsyms + 1, sizeof(*w->syms)) ||
+	    !(w->syms[w->nsyms] = strdup(name)))
 		return -ENOMEM;
 	idx = w->nsyms++;
-	w->sym_idx[j] = idx + 1;
+	klt_hmap_put(&w->sym_map, h, (uint32_t)n, idx);
 	*addr = PD_KBASE + ((uint64_t)idx << PD_SLOT_SHIFT);
 	err = pd_write_ksymbol(w, *addr, name, n);
 	*addr += off;
 	return err;
-}
-
-static int pd_tasks_grow(struct klt_pd_writer *w)
-{
-	size_t cap = w->task_cap ? w->task_cap * 2 : 256;
-	struct pd_task *t = calloc(cap, sizeof(*t));
-
-	if (!t)
-		return -ENOMEM;
-	for (size_t i = 0; i < w->task_cap; i++) {
-		size_t j;
-
-		if (!w->tasks[i].used)
-			continue;
-		j = pd_hash_task(w->tasks[i].pid, w->tasks[i].tid) & (cap - 1);
-		while (t[j].used)
-			j = (j + 1) & (cap - 1);
-		t[j] = w->tasks[i];
-	}
-	free(w->tasks);
-	w->tasks = t;
-	w->task_cap = cap;
-	return 0;
 }
 
 /* PERF_RECORD_COMM the first time a task is seen and whenever its name changes. */
@@ -446,33 +389,32 @@ static int pd_task(struct klt_pd_writer *w, uint32_t pid, uint32_t tid, const ch
 		   uint64_t time, uint32_t cpu)
 {
 	char name[PD_COMM_LEN + 1];
-	size_t n, j, size, body;
+	size_t n, size, body;
 	bool renamed;
 	struct pd_task *t;
+	uint64_t key = (uint64_t)pid << 32 | tid;
+	uint32_t j;
 	uint8_t *p = (uint8_t *)w->aux;
 	struct perf_event_header h = { PERF_RECORD_COMM, 0, 0 };
-	int err;
 
 	if (!comm || !*comm)
 		return 0; /* no COMM: perf names the task ":<tid>" */
 	snprintf(name, sizeof(name), "%s", comm);
 	n = strlen(name);
-	if ((w->ntasks + 1) * 2 > w->task_cap && (err = pd_tasks_grow(w)))
-		return err;
-	for (j = pd_hash_task(pid, tid) & (w->task_cap - 1); w->tasks[j].used;
-	     j = (j + 1) & (w->task_cap - 1))
-		if (w->tasks[j].pid == pid && w->tasks[j].tid == tid)
-			break;
-	t = &w->tasks[j];
-	if (t->used && !strcmp(t->comm, name))
+	j = klt_hmap_find(&w->task_map, key, 0);
+	renamed = j != KLT_NIL;
+	if (renamed && !strcmp(w->tasks[j].comm, name))
 		return 0;
-	renamed = t->used;
-	if (!t->used) {
-		t->used = true;
-		t->pid = pid;
-		t->tid = tid;
-		w->ntasks++;
+	if (!renamed) {
+		if (klt_hmap_reserve(&w->task_map, 1) ||
+		    klt_vec_reserve((void **)&w->tasks, &w->task_cap, w->ntasks + 1,
+				    sizeof(*w->tasks)))
+			return -ENOMEM;
+		j = (uint32_t)w->ntasks++;
+		w->tasks[j] = (struct pd_task){ pid, tid, NULL };
+		klt_hmap_put(&w->task_map, key, 0, j);
 	}
+	t = &w->tasks[j];
 	free(t->comm);
 	if (!(t->comm = strdup(name)))
 		return -ENOMEM;
@@ -609,13 +551,14 @@ static int pd_put_feature(struct klt_pd_writer *w, int feat, const char *str)
 
 static void pd_free(struct klt_pd_writer *w)
 {
-	for (size_t i = 0; i < w->sym_cap; i++)
+	for (size_t i = 0; i < w->nsyms; i++)
 		free(w->syms[i]);
-	for (size_t i = 0; i < w->task_cap; i++)
+	for (size_t i = 0; i < w->ntasks; i++)
 		free(w->tasks[i].comm);
 	free(w->syms);
-	free(w->sym_idx);
 	free(w->tasks);
+	klt_hmap_free(&w->sym_map);
+	klt_hmap_free(&w->task_map);
 	free(w->rec);
 	free(w->hostname);
 	free(w->os_release);

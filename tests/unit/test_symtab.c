@@ -221,6 +221,34 @@ static void test_many(void **state)
 	}
 }
 
+/* By-name lookups keep "first one wins" while the tables grow, per type. */
+static void test_by_name_across_growth(void **state)
+{
+	struct klt_symtab *st = *state;
+	char name[32];
+	size_t i;
+
+	assert_int_equal(klt_symtab_add(st, 0x1000, 0, KLT_SYM_DATA, "dup", NULL), 0);
+	for (i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "s%zu", i);
+		assert_int_equal(klt_symtab_add(st, 0x10000 + 16 * i, 16, KLT_SYM_FUNC, name, NULL), 0);
+		assert_int_equal(klt_symtab_add(st, 0x900000 + 8 * i, 0, KLT_SYM_DATA, "dup", NULL),
+				 0);
+	}
+	assert_int_equal(klt_symtab_add(st, 0x2000, 0, KLT_SYM_FUNC, "dup", NULL), 0);
+	assert_int_equal(klt_symtab_count(st), 10002);
+	assert_true(klt_symtab_by_name(st, "dup", KLT_SYM_DATA)->addr == 0x1000);
+	assert_true(klt_symtab_by_name(st, "dup", KLT_SYM_FUNC)->addr == 0x2000);
+	assert_null(klt_symtab_by_name(st, "dup", KLT_SYM_CLASS));
+	for (i = 0; i < 5000; i += 7) {
+		snprintf(name, sizeof(name), "s%zu", i);
+		assert_true(klt_symtab_by_name(st, name, KLT_SYM_FUNC)->addr == 0x10000 + 16 * i);
+		assert_null(klt_symtab_by_name(st, name, KLT_SYM_DATA));
+		assert_string_equal(klt_symtab_exact(st, 0x900000 + 8 * i, KLT_SYM_DATA)->name, "dup");
+		assert_null(klt_symtab_exact(st, 0x900000 + 8 * i, KLT_SYM_FUNC));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fmt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_by_name_across_growth, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("symtab", tests, NULL, NULL);

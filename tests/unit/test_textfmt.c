@@ -687,6 +687,60 @@ static void test_scale(void **state)
 	free(text);
 }
 
+/* The same frames under two @stack ids: a stack= list of those frames is the first id. */
+static void test_stack_interning(void **state)
+{
+	struct klt_trace t;
+	struct klt_err err;
+	const char *text;
+
+	(void)state;
+	assert_int_equal(parse(&t, "@stack 5 0x10 0x20\n"
+				   "@stack 3 0x10 0x20\n"
+				   "1 lock 0x1000 mutex stack=0x10;0x20\n"
+				   "1 unlock 0x1000 stack=0x20;0x10\n"
+				   "1 lock 0x1000 mutex stack=0x20;0x10\n", &err), 0);
+	assert_int_equal(t.nevents, 5);
+	assert_int_equal(t.events[0].stack_id, 5);
+	assert_int_equal(t.events[1].stack_id, 5);
+	/* other order, other stack: a new id after the highest */
+	assert_int_equal(t.events[2].stack_id, 6);
+	assert_int_equal(t.events[3].stack_id, 6);
+	assert_int_equal(t.events[4].stack_id, 6);
+	klt_trace_free(&t);
+
+	/* stacks already in the trace take part in interning */
+	klt_trace_init(&t);
+	assert_int_equal(klt_trace_set_stack(&t, 2, (const uint64_t[]){ 0x30 }, 1), 0);
+	memset(&err, 0, sizeof(err));
+	text = "1 lock 0x1000 mutex stack=0x30\n";
+	assert_int_equal(klt_text_parse(text, strlen(text), "s", &t, &err), 0);
+	assert_int_equal(t.events[0].stack_id, 2);
+	klt_trace_free(&t);
+}
+
+/* The lock kind last seen for an address is the default of unlock, across many locks. */
+static void test_kind_memory(void **state)
+{
+	struct klt_trace t;
+	struct klt_err err;
+	char *text = malloc(5000 * 64), *q = text;
+	size_t i;
+
+	(void)state;
+	assert_non_null(text);
+	for (i = 0; i < 5000; i++)
+		q += sprintf(q, "1 lock 0x%zx %s\n", 0x1000 + 0x10 * i, i % 2 ? "rwsem" : "spinlock");
+	for (i = 0; i < 5000; i++)
+		q += sprintf(q, "1 unlock 0x%zx\n", 0x1000 + 0x10 * i);
+	assert_int_equal(parse(&t, text, &err), 0);
+	assert_int_equal(t.nevents, 15000);
+	for (i = 0; i < 5000; i++)
+		assert_int_equal(t.events[10000 + i].kind, i % 2 ? KLT_LK_RWSEM : KLT_LK_SPINLOCK);
+	klt_trace_free(&t);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +756,8 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_every_byte_round_trip),
+		cmocka_unit_test(test_stack_interning),
+		cmocka_unit_test(test_kind_memory),
 	};
 
 	return cmocka_run_group_tests_name("textfmt", tests, NULL, NULL);

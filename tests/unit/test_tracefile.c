@@ -658,6 +658,40 @@ static void test_model_and_names(void **state)
 	assert_null(klt_pm_phase_name(KLT_PM_MAX));
 }
 
+/* klt_counter_find/klt_counter_get: the one lookup-or-append of named counters (trace, reader,
+ * writer). */
+static void test_counter_slots(void **state)
+{
+	struct klt_counter c[KLT_MAX_COUNTERS];
+	struct klt_counter *a;
+	size_t n = 0, i;
+	char name[32];
+
+	(void)state;
+	memset(c, 0, sizeof(c));
+	assert_int_equal(klt_counter_find(c, n, "x"), 0);
+	a = klt_counter_get(c, &n, "x");
+	assert_non_null(a);
+	assert_int_equal(n, 1);
+	assert_string_equal(a->name, "x");
+	assert_true(a->value == 0);
+	a->value = 7;
+	assert_ptr_equal(klt_counter_get(c, &n, "x"), a);
+	assert_int_equal(n, 1);
+	assert_true(c[0].value == 7);
+	for (i = 1; i < KLT_MAX_COUNTERS; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		assert_ptr_equal(klt_counter_get(c, &n, name), &c[i]);
+	}
+	assert_int_equal(n, KLT_MAX_COUNTERS);
+	assert_null(klt_counter_get(c, &n, "one_too_many"));
+	assert_int_equal(n, KLT_MAX_COUNTERS);
+	assert_int_equal(klt_counter_find(c, n, "c5"), 5);
+	assert_int_equal(klt_counter_find(c, n, "nope"), n);
+	/* a full table still finds what it has */
+	assert_ptr_equal(klt_counter_get(c, &n, "c31"), &c[31]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_excl_force_symlink),
 		cmocka_unit_test(test_streaming_order),
 		cmocka_unit_test(test_model_and_names),
+		cmocka_unit_test(test_counter_slots),
 	};
 
 	return cmocka_run_group_tests_name("tracefile", tests, group_setup, group_teardown);
