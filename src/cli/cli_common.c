@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "rules.h"
 #include "trace.h"
+#include "iobuf.h"
 #include "traceio.h"
 
 #ifndef KLT_DATADIR
@@ -51,25 +52,21 @@ static int rules_sniff(const char *path, const char *b, size_t n)
 }
 
 /*
- * Read a rules file: at most KLT_RULES_MAX_BYTES, in bounded steps, refusing directories and
+ * Read a rules file: at most KLT_RULES_MAX_BYTES (src/io's klt_slurp), refusing directories and
  * binary data (a NUL in the first 4 KiB, a known file signature) before reading further.
  * NUL-terminated for convenience. On error, prints one line and returns a negative errno.
  */
 static int read_rules_file(const char *path, char **buf, size_t *len)
 {
-	size_t cap = KLT_RULES_MAX_BYTES + 2, n = 0;
+	struct bbuf b = { 0 };
+	struct klt_err kerr;
 	struct stat st;
-	char *b = NULL;
 	int fd, err = 0;
-	bool sniffed = false;
+	uint8_t *p;
+	ssize_t r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
-		return err;
-	}
-	if (fstat(fd, &st)) {
+	if (fd < 0 || fstat(fd, &st)) {
 		err = -errno;
 		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
 		goto out;
@@ -79,73 +76,36 @@ static int read_rules_file(const char *path, char **buf, size_t *len)
 		err = -EISDIR;
 		goto out;
 	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
-		cap = (size_t)st.st_size + 2;
-	b = malloc(cap);
-	if (!b) {
-		err = -ENOMEM;
+	/* the first 4 KiB alone: refuse binary data before reading further */
+	p = bb_reserve(&b, 4096);
+	r = p ? klt_read_full(fd, p, 4096) : -ENOMEM;
+	if (r < 0) {
+		err = (int)r;
 		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
 		goto out;
 	}
-	for (;;) {
-		size_t want = cap - 1 - n;
-		ssize_t r;
-
-		if (!sniffed && want > 4096 - n && n < 4096)
-			want = 4096 - n; /* the first 4 KiB alone: refuse binary data early */
-		if (!want) {
-			char *nb;
-
-			if (cap > KLT_RULES_MAX_BYTES) {
-				fprintf(stderr, "kvmlocktrace: %s: larger than the %zu KiB limit of a "
-						"rules file\n", path, (size_t)KLT_RULES_MAX_BYTES >> 10);
-				err = -EFBIG;
-				goto out;
-			}
-			/* the file grew since fstat: continue up to the limit */
-			cap = KLT_RULES_MAX_BYTES + 2;
-			nb = realloc(b, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path,
-					strerror(-err));
-				goto out;
-			}
-			b = nb;
-			continue;
-		}
-		r = read(fd, b + n, want);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path,
-				strerror(-err));
-			goto out;
-		}
-		n += (size_t)r;
-		if (!sniffed && (n >= 4096 || !r)) {
-			sniffed = true;
-			err = rules_sniff(path, b, n);
-			if (err)
-				goto out;
-		}
-		if (!r)
-			break;
-	}
-	if (n > KLT_RULES_MAX_BYTES) {
+	b.len = (size_t)r;
+	err = rules_sniff(path, (const char *)b.p, b.len);
+	if (!err && r == 4096)
+		err = klt_slurp(fd, path, &b, KLT_RULES_MAX_BYTES, &kerr);
+	if (err == -EFBIG)
 		fprintf(stderr, "kvmlocktrace: %s: larger than the %zu KiB limit of a rules file\n",
 			path, (size_t)KLT_RULES_MAX_BYTES >> 10);
-		err = -EFBIG;
-		goto out;
+	else if (err && err != -EINVAL)
+		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
+	if (!err && bb_put(&b, "", 1)) { /* NUL-terminated for convenience */
+		err = -ENOMEM;
+		fprintf(stderr, "kvmlocktrace: %s: cannot read rules: %s\n", path, strerror(-err));
 	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
+	if (!err) {
+		*buf = (char *)b.p;
+		*len = b.len - 1;
+		b.p = NULL;
+	}
 out:
-	free(b);
-	close(fd);
+	free(b.p);
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 

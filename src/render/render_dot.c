@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "render.h"
 #include "render_priv.h"
 
@@ -41,68 +42,23 @@ static uint32_t class_of(const struct klt_view *v, uint32_t lock)
  * finding was edges x finding edges. `same` holds pairs at the drawn level; `other` the class
  * pairs of finding edges at the other level (compared by class, as edge_matches() did).
  */
-struct pairset {
-	uint64_t *key;
-	unsigned *mark;
-	size_t cap, n;
-};
-
-static size_t ps_hash(uint64_t k, size_t cap)
+/* (from, to) -> marks, on the container module's map (k2 unused). */
+static int ps_add(struct klt_hmap *ps, uint64_t k, unsigned m)
 {
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
+	uint32_t *v;
 
-static int ps_add(struct pairset *ps, uint64_t k, unsigned m)
-{
-	size_t j;
-
-	if ((ps->n + 1) * 2 > ps->cap) {
-		struct pairset nps = { .cap = ps->cap ? ps->cap * 2 : 64, .n = ps->n };
-
-		nps.key = malloc(nps.cap * sizeof(*nps.key));
-		nps.mark = calloc(nps.cap, sizeof(*nps.mark));
-		if (!nps.key || !nps.mark) {
-			free(nps.key);
-			free(nps.mark);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < ps->cap; i++) {
-			if (!ps->mark[i])
-				continue;
-			j = ps_hash(ps->key[i], nps.cap);
-			while (nps.mark[j])
-				j = (j + 1) & (nps.cap - 1);
-			nps.key[j] = ps->key[i];
-			nps.mark[j] = ps->mark[i];
-		}
-		free(ps->key);
-		free(ps->mark);
-		*ps = nps;
-	}
-	for (j = ps_hash(k, ps->cap); ps->mark[j]; j = (j + 1) & (ps->cap - 1)) {
-		if (ps->key[j] == k) {
-			ps->mark[j] |= m;
-			return 0;
-		}
-	}
-	ps->key[j] = k;
-	ps->mark[j] = m;
-	ps->n++;
+	if (klt_hmap_reserve(ps, 1))
+		return -ENOMEM;
+	v = klt_hmap_upsert(ps, k, 0, 0);
+	*v |= m;
 	return 0;
 }
 
-static unsigned ps_get(const struct pairset *ps, uint64_t k)
+static unsigned ps_get(const struct klt_hmap *ps, uint64_t k)
 {
-	if (!ps->cap)
-		return 0;
-	for (size_t j = ps_hash(k, ps->cap); ps->mark[j]; j = (j + 1) & (ps->cap - 1)) {
-		if (ps->key[j] == k)
-			return ps->mark[j];
-	}
-	return 0;
+	uint32_t v = klt_hmap_find(ps, k, 0);
+
+	return v == KLT_NIL ? 0 : v;
 }
 
 static uint64_t pair(uint32_t from, uint32_t to)
@@ -111,15 +67,13 @@ static uint64_t pair(uint32_t from, uint32_t to)
 }
 
 struct marks {
-	struct pairset same, other;
+	struct klt_hmap same, other;
 };
 
 static void marks_free(struct marks *mk)
 {
-	free(mk->same.key);
-	free(mk->same.mark);
-	free(mk->other.key);
-	free(mk->other.mark);
+	klt_hmap_free(&mk->same);
+	klt_hmap_free(&mk->other);
 }
 
 static int marks_build(struct marks *mk, const struct klt_view *v, unsigned level)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "perfdata.h"
 #include "render.h"
 #include "render_priv.h"
@@ -408,56 +409,15 @@ static void json_us(FILE *f, uint64_t ns)
 	fprintf(f, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
 }
 
-/* Tasks already named in the chrome output: a hash set of (pid, tid), not a list to scan. */
-struct seen_tasks {
-	uint64_t *key; /* pid << 32 | tid */
-	bool *used;
-	size_t n, cap;
-};
-
-static size_t seen_hash(uint64_t k, size_t cap)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
-
+/* Tasks already named in the chrome output: (pid, tid) in the container module's map. */
 /* 1 if (pid, tid) was new (now added), 0 if seen before, -ENOMEM */
-static int seen_add(struct seen_tasks *st, uint32_t pid, uint32_t tid)
+static int seen_add(struct klt_hmap *st, uint32_t pid, uint32_t tid)
 {
-	uint64_t k = (uint64_t)pid << 32 | tid;
-	size_t j;
-
-	if ((st->n + 1) * 2 > st->cap) {
-		struct seen_tasks ns = { .cap = st->cap ? st->cap * 2 : 64, .n = st->n };
-
-		ns.key = malloc(ns.cap * sizeof(*ns.key));
-		ns.used = calloc(ns.cap, sizeof(*ns.used));
-		if (!ns.key || !ns.used) {
-			free(ns.key);
-			free(ns.used);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < st->cap; i++) {
-			if (!st->used[i])
-				continue;
-			for (j = seen_hash(st->key[i], ns.cap); ns.used[j]; j = (j + 1) & (ns.cap - 1))
-				;
-			ns.key[j] = st->key[i];
-			ns.used[j] = true;
-		}
-		free(st->key);
-		free(st->used);
-		*st = ns;
-	}
-	for (j = seen_hash(k, st->cap); st->used[j]; j = (j + 1) & (st->cap - 1)) {
-		if (st->key[j] == k)
-			return 0;
-	}
-	st->key[j] = k;
-	st->used[j] = true;
-	st->n++;
+	if (klt_hmap_find(st, pid, tid) != KLT_NIL)
+		return 0;
+	if (klt_hmap_reserve(st, 1))
+		return -ENOMEM;
+	klt_hmap_put(st, pid, tid, 1);
 	return 1;
 }
 
@@ -465,7 +425,7 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 {
 	struct klt_sample_opts so = o ? *o : (struct klt_sample_opts){ 0 };
 	struct klt_sample_iter *it;
-	struct seen_tasks tasks = { 0 };
+	struct klt_hmap tasks = { 0 };
 	struct klt_sample sm;
 	uint64_t t0 = UINT64_MAX;
 	const struct klt_stats *s = v->stats;
@@ -542,8 +502,7 @@ int klt_render_chrome(FILE *f, const struct klt_view *v, const struct klt_sample
 	if (rc < 0)
 		err = rc;
 	fputs("\n]}\n", f);
-	free(tasks.key);
-	free(tasks.used);
+	klt_hmap_free(&tasks);
 	klt_samples_end(it);
 	if (!err && ferror(f))
 		err = -EIO;
