@@ -51,7 +51,7 @@ static void canon_rotation(uint32_t *v, uint32_t n, uint32_t *tmp)
 static uint32_t bfs(struct graph *g, uint32_t start, bool start_r, uint32_t target, bool acc_r)
 {
 	uint32_t ep = next_epoch(g), head = 0, tail = 0, s0 = start * 2 + start_r;
-	uint32_t s, len, i, c = g->comp[start];
+	uint32_t c = g->comp[start];
 
 	g->mark[s0] = ep;
 	g->queue[tail++] = s0;
@@ -86,16 +86,7 @@ static uint32_t bfs(struct graph *g, uint32_t start, bool start_r, uint32_t targ
 	return 0;
 
 found:
-	len = 0;
-	for (s = target * 2 + !(g->mark[target * 2] == ep); s != s0; s = g->pstate[s])
-		g->path[len++] = g->pedge[s];
-	for (i = 0; i < len / 2; i++) {
-		uint32_t t = g->path[i];
-
-		g->path[i] = g->path[len - 1 - i];
-		g->path[len - 1 - i] = t;
-	}
-	return len;
+	return path_from_states(g, target * 2 + !(g->mark[target * 2] == ep), s0);
 }
 
 /*

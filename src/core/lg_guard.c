@@ -47,7 +47,7 @@ static uint32_t bfs_break(struct graph *g, uint32_t start, bool start_r, uint32_
 			  bool acc_r, uint32_t guard)
 {
 	uint32_t ep = next_epoch(g), head = 0, tail = 0, s0 = start * 4 + start_r * 2;
-	uint32_t s, len = 0, i, c = g->comp[start];
+	uint32_t s, c = g->comp[start];
 
 	g->mark[s0] = ep;
 	g->queue[tail++] = s0;
@@ -85,15 +85,7 @@ static uint32_t bfs_break(struct graph *g, uint32_t start, bool start_r, uint32_
 	return 0;
 
 found:
-	for (; s != s0; s = g->pstate[s])
-		g->path[len++] = g->pedge[s];
-	for (i = 0; i < len / 2; i++) {
-		uint32_t t = g->path[i];
-
-		g->path[i] = g->path[len - 1 - i];
-		g->path[len - 1 - i] = t;
-	}
-	return len;
+	return path_from_states(g, s, s0);
 }
 
 /* The shortest strong path to ~> from, closing a cycle with ei, that breaks `guard`; into

@@ -177,6 +177,23 @@ static inline uint32_t next_epoch(struct graph *g)
 	return g->epoch;
 }
 
+/* After a BFS reached state s from s0 (g->pstate, g->pedge): the edges of the path, s0's
+ * first, into g->path; their number. States are the caller's encoding. */
+static inline uint32_t path_from_states(struct graph *g, uint32_t s, uint32_t s0)
+{
+	uint32_t len = 0, i;
+
+	for (; s != s0; s = g->pstate[s])
+		g->path[len++] = g->pedge[s];
+	for (i = 0; i < len / 2; i++) {
+		uint32_t t = g->path[i];
+
+		g->path[i] = g->path[len - 1 - i];
+		g->path[len - 1 - i] = t;
+	}
+	return len;
+}
+
 /* lg_graph.c */
 int lg_graph_reserve_node(struct graph *g);
 void lg_graph_add_node(struct graph *g);
