@@ -51,7 +51,7 @@ static void canon_rotation(uint32_t *v, uint32_t n, uint32_t *tmp)
 static uint32_t bfs(struct graph *g, uint32_t start, bool start_r, uint32_t target, bool acc_r)
 {
 	uint32_t ep = next_epoch(g), head = 0, tail = 0, s0 = start * 2 + start_r;
-	uint32_t s, len, i, c = g->comp[start];
+	uint32_t c = g->comp[start];
 
 	g->mark[s0] = ep;
 	g->queue[tail++] = s0;
@@ -86,16 +86,7 @@ static uint32_t bfs(struct graph *g, uint32_t start, bool start_r, uint32_t targ
 	return 0;
 
 found:
-	len = 0;
-	for (s = target * 2 + !(g->mark[target * 2] == ep); s != s0; s = g->pstate[s])
-		g->path[len++] = g->pedge[s];
-	for (i = 0; i < len / 2; i++) {
-		uint32_t t = g->path[i];
-
-		g->path[i] = g->path[len - 1 - i];
-		g->path[len - 1 - i] = t;
-	}
-	return len;
+	return path_from_states(g, target * 2 + !(g->mark[target * 2] == ep), s0);
 }
 
 /*
@@ -217,17 +208,64 @@ void lg_hold_from_event(struct lg_hold *h, const struct klt_event *ev, uint32_t 
 	h->stack = ev->stack_id;
 }
 
+static int guarded_reserve(struct lg_engine *e)
+{
+	return klt_vec_reserve((void **)&e->guarded, &e->capguarded, e->nguarded + 1,
+			       sizeof(*e->guarded));
+}
+
 /*
- * Cycle through edge ei of graph g (which just gained a dependency bit): report the shortest
- * strong one unless the same node sequence was already reported at this level (or, at class
- * level, as an instance cycle).
+ * The guarded record of the cycle g->seq[0..n) (canonical rotation) at g's level, or NULL.
+ * Only after a lost guard candidate re-opened a cycle recorded as guarded (at most
+ * LG_GUARD_MAX times per edge); g->seq2 and g->path are scratch here.
+ */
+static struct lg_guarded *guarded_find(struct lg_engine *e, struct graph *g, uint32_t n)
+{
+	for (size_t i = 0; i < e->nguarded; i++) {
+		struct lg_guarded *gd = &e->guarded[i];
+
+		if (gd->level != g->level || gd->nedges != n)
+			continue;
+		for (uint32_t j = 0; j < n; j++)
+			g->seq2[j] = gd->edges[j].from;
+		canon_rotation(g->seq2, n, g->path);
+		if (!memcmp(g->seq2, g->seq, n * sizeof(*g->seq)))
+			return gd;
+	}
+	return NULL;
+}
+
+/* A cycle recorded as guarded lost its guard and is now a finding: no longer listed. */
+static void guarded_drop(struct lg_engine *e, struct graph *g, uint32_t n)
+{
+	struct lg_guarded *gd = guarded_find(e, g, n);
+	size_t i;
+
+	if (!gd)
+		return;
+	i = (size_t)(gd - e->guarded);
+	free(gd->edges);
+	memmove(gd, gd + 1, (e->nguarded - i - 1) * sizeof(*gd));
+	e->nguarded--;
+	for (; i < e->nguarded; i++)
+		e->guarded[i].seq = (uint32_t)i;
+}
+
+/*
+ * Cycle through edge ei of graph g (which just gained a dependency bit or lost a guard
+ * candidate): report the shortest strong one unless the same node sequence was already
+ * reported at this level (or, at class level, as an instance cycle). If every strong cycle
+ * through ei shares a guard lock (lg_guard.c), it is recorded as guarded instead, once per node
+ * sequence, and it covers no class cycle: the class edges may have been seen without it.
  */
 int lg_cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64_t ts)
 {
 	struct graph *cg = &e->cg;
-	uint32_t len, n, cn = 0, i;
+	uint32_t len, n, cn = 0, i, guard;
 	uint64_t h, ch = 0;
 	struct lg_finding f;
+	struct lg_guarded gd;
+	struct klt_seqset *set, *cset;
 	bool class_new = false;
 
 	if (g->comp[g->l[ei].from] != g->comp[g->l[ei].to])
@@ -236,14 +274,23 @@ int lg_cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64_t t
 	len = shortest_cycle(g, ei);
 	if (!len)
 		return 0;
+	guard = lg_guard_resolve(g, ei, &len);
+	set = guard == NIL ? &g->cycles : &g->gcycles;
+	cset = guard == NIL ? &cg->cycles : &cg->gcycles;
 	n = len + 1;
 	for (i = 0; i < len; i++)
 		g->seq[i] = g->e[g->best[i]].pub.from;
 	g->seq[len] = g->e[ei].pub.from;
 	canon_rotation(g->seq, n, g->seq2);
 	h = klt_hash_seq32(g->seq, n);
-	if (klt_seqset_has(&g->cycles, g->seq, n, h))
+	if (klt_seqset_has(set, g->seq, n, h)) {
+		struct lg_guarded *old;
+
+		/* still guarded, maybe by another candidate than when it was recorded */
+		if (guard != NIL && (old = guarded_find(e, g, n)))
+			old->guard = guard;
 		return 0;
+	}
 
 	if (g->level == LG_LEVEL_INSTANCE) {
 		/* The same cycle seen through classes must not be reported again as potential. */
@@ -259,7 +306,7 @@ int lg_cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64_t t
 			/* g->path is free once shortest_cycle() copied its answer to g->best */
 			canon_rotation(g->seq2, cn, g->path);
 			ch = klt_hash_seq32(g->seq2, cn);
-			class_new = !klt_seqset_has(&cg->cycles, g->seq2, cn, ch);
+			class_new = !klt_seqset_has(cset, g->seq2, cn, ch);
 		}
 	}
 
@@ -269,18 +316,31 @@ int lg_cycle_check(struct lg_engine *e, struct graph *g, uint32_t ei, uint64_t t
 	f.edges = malloc(n * sizeof(*f.edges));
 	if (!f.edges)
 		return -ENOMEM;
-	if (finding_reserve(e) || klt_seqset_reserve(&g->cycles, n) ||
-	    (class_new && klt_seqset_reserve(&cg->cycles, cn))) {
+	if ((guard == NIL ? finding_reserve(e) : guarded_reserve(e)) ||
+	    klt_seqset_reserve(set, n) || (class_new && klt_seqset_reserve(cset, cn))) {
 		free(f.edges);
 		return -ENOMEM;
 	}
 	for (i = 0; i < len; i++)
 		f.edges[i] = *edge_pub(g, g->best[i]);
 	f.edges[len] = *edge_pub(g, ei);
-	klt_seqset_put(&g->cycles, g->seq, n, h);
+	klt_seqset_put(set, g->seq, n, h);
 	if (class_new)
-		klt_seqset_put(&cg->cycles, g->seq2, cn, ch);
-	finding_commit(e, &f);
+		klt_seqset_put(cset, g->seq2, cn, ch);
+	if (guard == NIL) {
+		if (klt_seqset_has(&g->gcycles, g->seq, n, h))
+			guarded_drop(e, g, n);
+		finding_commit(e, &f);
+		return 0;
+	}
+	memset(&gd, 0, sizeof(gd));
+	gd.seq = (uint32_t)e->nguarded;
+	gd.level = g->level;
+	gd.ts = ts;
+	gd.guard = guard;
+	gd.nedges = n;
+	gd.edges = f.edges;
+	e->guarded[e->nguarded++] = gd;
 	return 0;
 }
 

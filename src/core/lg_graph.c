@@ -18,25 +18,26 @@ static void topo_insert(struct graph *g, uint32_t ei);
 
 int lg_graph_reserve_node(struct graph *g)
 {
-	size_t ncap, s2, p2;
+	size_t ncap, s2, s4, p2;
 	void *p;
 
 	if (g->nn + 1 <= g->capn)
 		return 0;
 	ncap = g->capn ? g->capn * 2 : 64;
 	s2 = ncap * 2;
+	s4 = ncap * 4; /* BFS states: (node, r) for cycles, (node, r, guard broken) for guards */
 	p2 = ncap * 2 + 2;
 	/* Each array is grown on its own; capn moves only when all succeeded. */
 	p = realloc(g->first_out, ncap * sizeof(uint32_t));
 	if (!p)
 		return -ENOMEM;
 	g->first_out = p;
-	p = realloc(g->mark, s2 * sizeof(uint32_t));
+	p = realloc(g->mark, s4 * sizeof(uint32_t));
 	if (!p)
 		return -ENOMEM;
 	g->mark = p;
 	/* the epoch marks must not match stale garbage */
-	memset(g->mark + g->capn * 2, 0, (s2 - g->capn * 2) * sizeof(uint32_t));
+	memset(g->mark + g->capn * 4, 0, (s4 - g->capn * 4) * sizeof(uint32_t));
 #define GROW(field, cnt)                                             \
 	do {                                                         \
 		p = realloc(g->field, (cnt) * sizeof(uint32_t));     \
@@ -44,9 +45,9 @@ int lg_graph_reserve_node(struct graph *g)
 			return -ENOMEM;                              \
 		g->field = p;                                        \
 	} while (0)
-	GROW(pstate, s2);
-	GROW(pedge, s2);
-	GROW(queue, s2);
+	GROW(pstate, s4);
+	GROW(pedge, s4);
+	GROW(queue, s4);
 	GROW(path, p2);
 	GROW(best, p2);
 	GROW(seq, p2);
@@ -101,7 +102,8 @@ int lg_graph_reserve_edge(struct graph *g, uint32_t from, uint32_t to)
 	if (nadj_reserve(&g->succ[from]) || nadj_reserve(&g->pred[to]))
 		return -ENOMEM;
 	if (klt_vec_reserve((void **)&g->e, &g->cape, g->ne + 1, sizeof(*g->e)) ||
-	    klt_vec_reserve((void **)&g->l, &g->capl, g->ne + 1, sizeof(*g->l)))
+	    klt_vec_reserve((void **)&g->l, &g->capl, g->ne + 1, sizeof(*g->l)) ||
+	    klt_vec_reserve((void **)&g->gs, &g->capgs, g->ne + 1, sizeof(*g->gs)))
 		return -ENOMEM;
 	return klt_hmap_reserve(&g->map, 1);
 }
@@ -124,6 +126,7 @@ uint32_t lg_graph_add_edge(struct graph *g, uint32_t from, uint32_t to, uint8_t 
 	g->l[idx].from = from;
 	g->l[idx].to = to;
 	g->l[idx].types = types;
+	g->l[idx].nguard = 0; /* the caller fills g->gs[idx] */
 	g->l[idx].next_out = g->first_out[from];
 	g->first_out[from] = idx;
 	g->succ[from].v[g->succ[from].n++] = to;
@@ -137,6 +140,7 @@ void lg_graph_free(struct graph *g)
 {
 	free(g->e);
 	free(g->l);
+	free(g->gs);
 	klt_hmap_free(&g->map);
 	for (size_t i = 0; i < g->capn; i++) {
 		free(g->succ[i].v);
@@ -160,6 +164,7 @@ void lg_graph_free(struct graph *g)
 	free(g->seq);
 	free(g->seq2);
 	klt_seqset_free(&g->cycles);
+	klt_seqset_free(&g->gcycles);
 }
 
 

@@ -5,6 +5,7 @@
  *   lg_classes.c   lock instances and classes
  *   lg_graph.c     graph storage, strongly connected components, topological order
  *   lg_cycles.c    strong-cycle search, rule check, findings
+ *   lg_guard.c     guard locks: does a cycle found share a lock held in every sighting?
  *   held.c         the per-task held-lock pairing pass (shared with the statistics)
  */
 #ifndef KLT_LG_INTERNAL_H
@@ -22,6 +23,16 @@
 #define DEP_E (LG_DEP_EN | LG_DEP_ER) /* held exclusive */
 #define DEP_N (LG_DEP_EN | LG_DEP_SN) /* new non-recursive */
 #define DEP_R (LG_DEP_ER | LG_DEP_SR) /* new recursive read */
+
+/*
+ * Guard candidates kept per edge (docs/engine.md, "Guard locks"): instances held WRITE at every
+ * sighting of the edge, other than its two ends. The set only shrinks; a lock beyond the first
+ * LG_GUARD_MAX (lockgraph.h) of the first sighting is never a candidate (fewer guards: sound).
+ */
+struct gset {
+	uint32_t id[LG_GUARD_MAX]; /* instance indices, the first elink.nguard valid */
+	uint8_t pos[LG_GUARD_MAX]; /* where on the held stack id[k] was last seen (a hint) */
+};
 
 /*
  * A task: its held stack, pending ATTEMPT and lost count are the pairing pass's (held.h; a
@@ -67,6 +78,7 @@ struct elink {
 	uint32_t next_out; /* next edge with the same `from` */
 	uint32_t cedge;	   /* instance level: the class edge, NIL if same class */
 	uint8_t types;	   /* copy of pub.types */
+	uint8_t nguard;	   /* guard candidates left in graph.gs[edge] (0: unguarded, for good) */
 };
 
 /* Neighbour node ids of one node, contiguous so re-ordering walks them without cache misses. */
@@ -80,7 +92,8 @@ struct graph {
 	uint8_t level;
 	struct iedge *e;
 	struct elink *l;
-	size_t ne, cape, capl;
+	size_t ne, cape, capl, capgs;
+	struct gset *gs;	 /* per edge: its guard candidates (elink.nguard of them) */
 	struct klt_hmap map;     /* (from << 32 | to) -> edge index */
 	uint32_t *first_out;		/* per node: its out-edges, linked through next_out */
 	struct nadj *succ, *pred;	/* per node: successor / predecessor node ids */
@@ -95,12 +108,14 @@ struct graph {
 	 */
 	uint32_t *comp, *mnext, *mtail, *msize, *ord;
 	uint64_t *tk; /* 2 * capn: (ord << 32 | component) keys while reordering */
-	/* BFS over states (node, arrived via an -(*R)-> edge) = node * 2 + r; 2 * capn each */
+	/* BFS over states (node, arrived via an -(*R)-> edge) = node * 2 + r; 4 * capn each (the
+	 * guard search, lg_guard.c, adds a bit: node * 4 + r * 2 + a guard broken) */
 	uint32_t *mark, *pstate, *pedge, *queue;
 	uint32_t epoch;
 	/* paths and node sequences: 2 * capn + 2 each */
 	uint32_t *path, *best, *seq, *seq2;
 	struct klt_seqset cycles; /* reported cycles (class level: also those covered by instances) */
+	struct klt_seqset gcycles; /* guarded cycles recorded (not findings), the same way */
 };
 
 struct lg_engine {
@@ -121,6 +136,8 @@ struct lg_engine {
 
 	struct lg_finding *findings;
 	size_t nfindings, capfindings;
+	struct lg_guarded *guarded; /* cycles every edge of which had one guard lock held */
+	size_t nguarded, capguarded;
 	struct klt_hmap seen_rule;	  /* (rule, class edge) */
 	struct klt_hmap seen_suspend; /* (tid << 32 | lock, acquisition ts): once per hold */
 	struct klt_hmap seen_atomic;  /* (callback, class) */
@@ -154,10 +171,27 @@ static inline struct lg_edge *edge_pub(const struct graph *g, uint32_t i)
 static inline uint32_t next_epoch(struct graph *g)
 {
 	if (++g->epoch == 0) {
-		memset(g->mark, 0, g->capn * 2 * sizeof(uint32_t));
+		memset(g->mark, 0, g->capn * 4 * sizeof(uint32_t));
 		g->epoch = 1;
 	}
 	return g->epoch;
+}
+
+/* After a BFS reached state s from s0 (g->pstate, g->pedge): the edges of the path, s0's
+ * first, into g->path; their number. States are the caller's encoding. */
+static inline uint32_t path_from_states(struct graph *g, uint32_t s, uint32_t s0)
+{
+	uint32_t len = 0, i;
+
+	for (; s != s0; s = g->pstate[s])
+		g->path[len++] = g->pedge[s];
+	for (i = 0; i < len / 2; i++) {
+		uint32_t t = g->path[i];
+
+		g->path[i] = g->path[len - 1 - i];
+		g->path[len - 1 - i] = t;
+	}
+	return len;
 }
 
 /* lg_graph.c */
@@ -169,6 +203,11 @@ int lg_graph_reserve_edge(struct graph *g, uint32_t from, uint32_t to);
 uint32_t lg_graph_add_edge(struct graph *g, uint32_t from, uint32_t to, uint8_t types,
 			   const struct lg_witness *w);
 void lg_graph_free(struct graph *g);
+
+/* lg_guard.c: after shortest_cycle() put a cycle through ei in g->best[0..*len): if every
+ * strong cycle through ei shares a guard lock, that guard (g->best is the cycle to show); else
+ * NIL, and g->best[0..*len) is a strong cycle through ei with no common guard. */
+uint32_t lg_guard_resolve(struct graph *g, uint32_t ei, uint32_t *len);
 
 /* lg_classes.c: the instance of an address not seen before, created with its class. */
 int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip, uint32_t *out);

@@ -93,9 +93,86 @@ static void witness(struct lg_witness *w, const struct klt_held *h, uint8_t mode
 	w->held_ts = h->ts;
 }
 
+/*
+ * Guard candidates (docs/engine.md, "Guard locks"). The first sighting of an edge keeps the
+ * instances held[] holds WRITE, other than the edge's ends, the outermost first, at most
+ * LG_GUARD_MAX; each later sighting keeps only those still held WRITE (the intersection). An
+ * EDGE event passes no held set (depth 0): the engine does not know what else was held, so the
+ * edge is unguarded for good. A class edge's candidates are kept a subset of those of each of
+ * its instance edges (the intersection over all their sightings): they change only when an
+ * instance edge's do.
+ */
+static void guard_init(struct graph *g, uint32_t ei, const struct klt_held *held, uint32_t depth,
+		       uint32_t from, uint32_t to)
+{
+	struct gset *gs = &g->gs[ei];
+	uint32_t j, k;
+	uint8_t n = 0;
+
+	for (j = 0; j < depth && n < LG_GUARD_MAX; j++) {
+		uint32_t r = held[j].ref;
+
+		if (held[j].mode != KLT_MODE_WRITE || r == from || r == to)
+			continue;
+		for (k = 0; k < n && gs->id[k] != r; k++)
+			;
+		if (k == n) {
+			gs->pos[n] = (uint8_t)(j < UINT8_MAX ? j : UINT8_MAX);
+			gs->id[n++] = r;
+		}
+	}
+	g->l[ei].nguard = n;
+}
+
+/* Keep the candidates of edge ei still held WRITE; true if some were dropped. Called only when
+ * the edge has candidates. A path mostly holds its locks at the same depths, so each candidate
+ * is first looked for where it was last seen. */
+static bool guard_meet(struct graph *g, uint32_t ei, const struct klt_held *held, uint32_t depth)
+{
+	struct gset *gs = &g->gs[ei];
+	uint8_t k, n = 0, had = g->l[ei].nguard;
+
+	for (k = 0; k < had; k++) {
+		uint32_t id = gs->id[k], p = gs->pos[k], j;
+
+		if (p >= depth || held[p].ref != id || held[p].mode != KLT_MODE_WRITE) {
+			for (j = 0; j < depth; j++)
+				if (held[j].ref == id && held[j].mode == KLT_MODE_WRITE)
+					break;
+			if (j == depth)
+				continue;
+			p = j < UINT8_MAX ? j : UINT8_MAX;
+		}
+		gs->id[n] = id;
+		gs->pos[n++] = (uint8_t)p;
+	}
+	g->l[ei].nguard = n;
+	return n != had;
+}
+
+/* Keep the candidates of class edge cei that instance edge ei has; true if some were dropped. */
+static bool guard_restrict(struct graph *cg, uint32_t cei, const struct graph *ig, uint32_t ei)
+{
+	struct gset *cs = &cg->gs[cei];
+	const struct gset *is = &ig->gs[ei];
+	uint8_t k, i, n = 0, had = cg->l[cei].nguard;
+
+	for (k = 0; k < had; k++) {
+		for (i = 0; i < ig->l[ei].nguard && is->id[i] != cs->id[k]; i++)
+			;
+		if (i < ig->l[ei].nguard) {
+			cs->pos[n] = cs->pos[k];
+			cs->id[n++] = cs->id[k];
+		}
+	}
+	cg->l[cei].nguard = n;
+	return n != had;
+}
+
 /* First sighting of the instance edge h -> lk (and maybe of its class edge): add, check. */
 static int add_new_edge(struct lg_engine *e, const struct klt_held *h, uint32_t lk, uint8_t mode,
-			uint8_t bit, const struct klt_event *ev)
+			uint8_t bit, const struct klt_event *ev, const struct klt_held *held,
+			uint32_t depth)
 {
 	struct graph *ig = &e->ig, *cg = &e->cg;
 	struct ilock *hl = &e->locks[h->ref];
@@ -111,15 +188,20 @@ static int add_new_edge(struct lg_engine *e, const struct klt_held *h, uint32_t 
 		return -ENOMEM;
 	witness(&w, h, mode, ev);
 	ei = lg_graph_add_edge(ig, h->ref, lk, bit, &w);
+	guard_init(ig, ei, held, depth, h->ref, lk);
 	hl->last_to = lk;
 	hl->last_edge = ei;
 	if (cf != ct) {
 		if (cei == NIL) {
 			cei = lg_graph_add_edge(cg, cf, ct, bit, &w);
+			guard_init(cg, cei, held, depth, h->ref, lk);
 			new_cedge = true;
 			cbit = true;
 		} else {
 			cg->l[cei].count++;
+			/* a guard lost re-opens the question for the cycles through it */
+			if (cg->l[cei].nguard && guard_restrict(cg, cei, ig, ei))
+				cbit = true;
 			if (!(cg->l[cei].types & bit)) {
 				edge_add_bit(cg, cei, bit);
 				cbit = true;
@@ -141,17 +223,18 @@ static int add_new_edge(struct lg_engine *e, const struct klt_held *h, uint32_t 
 }
 
 /* One held -> new dependency: a known edge costs a probe (or the last-successor cache), a bit
- * test and two increments. */
+ * test, two increments and, if it still has guard candidates, their intersection with held[]
+ * (the task's whole held stack; NULL, 0 for an EDGE event). */
 static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, uint8_t mode,
-		   const struct klt_event *ev)
+		   const struct klt_event *ev, const struct klt_held *held, uint32_t depth)
 {
 	struct graph *ig = &e->ig, *cg = &e->cg;
 	uint8_t bit = dep_bit(h->mode, mode);
 	struct ilock *hl = &e->locks[h->ref];
 	struct elink *le;
 	uint32_t ei, cei;
-	bool cbit = false;
-	int err, err2 = 0;
+	bool icheck = false, cbit = false;
+	int err = 0, err2 = 0;
 
 	e->stats.edge_checks++;
 	if (hl->last_to == lk) {
@@ -159,7 +242,7 @@ static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, u
 	} else {
 		ei = klt_hmap_find(&ig->map, ekey(h->ref, lk), 0);
 		if (ei == NIL)
-			return add_new_edge(e, h, lk, mode, bit, ev);
+			return add_new_edge(e, h, lk, mode, bit, ev, held, depth);
 		hl->last_to = lk;
 		hl->last_edge = ei;
 	}
@@ -168,14 +251,25 @@ static int add_dep(struct lg_engine *e, const struct klt_held *h, uint32_t lk, u
 	cei = le->cedge;
 	if (cei != NIL)
 		cg->l[cei].count++;
-	if (le->types & bit)
+	/* a guard candidate lost re-opens the question for the cycles through the edge; the class
+	 * edge's candidates are a subset of the instance edge's: they can only go with them */
+	if (le->nguard && guard_meet(ig, ei, held, depth)) {
+		icheck = true;
+		if (cei != NIL && cg->l[cei].nguard)
+			cbit = guard_restrict(cg, cei, ig, ei);
+	}
+	if ((le->types & bit) && !icheck && !cbit)
 		return 0; /* the common case: nothing new */
-	edge_add_bit(ig, ei, bit);
+	if (!(le->types & bit)) {
+		edge_add_bit(ig, ei, bit);
+		icheck = true;
+	}
 	if (cei != NIL && !(cg->l[cei].types & bit)) {
 		edge_add_bit(cg, cei, bit);
 		cbit = true;
 	}
-	err = lg_cycle_check(e, ig, ei, ev->ts);
+	if (icheck)
+		err = lg_cycle_check(e, ig, ei, ev->ts);
 	if (cbit)
 		err2 = lg_cycle_check(e, cg, cei, ev->ts);
 	return err ? err : err2;
@@ -197,7 +291,7 @@ static int add_deps(struct lg_engine *e, struct task *t, uint32_t lk, uint8_t mo
 	for (i = 0; i < depth; i++) {
 		if (held[i].ref == lk)
 			continue;
-		r = add_dep(e, &held[i], lk, mode, ev);
+		r = add_dep(e, &held[i], lk, mode, ev, held, depth);
 		if (r && !err)
 			err = r;
 	}
@@ -421,7 +515,7 @@ static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 		err = lock_get(e, ev->lock, ev->kind, ev->ip, &lk);
 	if (err)
 		return err;
-	return add_dep(e, &h, lk, mode, ev);
+	return add_dep(e, &h, lk, mode, ev, NULL, 0); /* held set unknown: no guard */
 }
 
 int lg_feed(struct lg_engine *e, const struct klt_event *ev)
@@ -517,6 +611,9 @@ void lg_free(struct lg_engine *e)
 	for (i = 0; i < e->nfindings; i++)
 		free(e->findings[i].edges);
 	free(e->findings);
+	for (i = 0; i < e->nguarded; i++)
+		free(e->guarded[i].edges);
+	free(e->guarded);
 	klt_hmap_free(&e->seen_rule);
 	klt_hmap_free(&e->seen_suspend);
 	klt_hmap_free(&e->seen_atomic);
@@ -560,6 +657,29 @@ const struct lg_edge *lg_edge_at(const struct lg_engine *e, enum lg_level level,
 	const struct graph *g = level == LG_LEVEL_CLASS ? &e->cg : &e->ig;
 
 	return i < g->ne ? edge_pub(g, i) : NULL;
+}
+
+unsigned lg_edge_guards(const struct lg_engine *e, enum lg_level level, size_t i,
+			uint32_t out[LG_GUARD_MAX])
+{
+	const struct graph *g = level == LG_LEVEL_CLASS ? &e->cg : &e->ig;
+	unsigned n;
+
+	if (i >= g->ne)
+		return 0;
+	n = g->l[i].nguard;
+	memcpy(out, g->gs[i].id, n * sizeof(*out));
+	return n;
+}
+
+size_t lg_nguarded(const struct lg_engine *e)
+{
+	return e->nguarded;
+}
+
+const struct lg_guarded *lg_guarded_at(const struct lg_engine *e, size_t i)
+{
+	return i < e->nguarded ? &e->guarded[i] : NULL;
 }
 
 size_t lg_nfindings(const struct lg_engine *e)

@@ -132,6 +132,23 @@ struct lg_finding {
 	int32_t cb_idx;	    /* state index */
 };
 
+/*
+ * A cycle that is not a finding: one lock instance (`guard`) was held, in WRITE mode, at every
+ * sighting of every edge of it (docs/engine.md, "Guard locks"), so no two of its edges can be
+ * waited on at once. Recorded once per node sequence and level, like a cycle finding.
+ */
+struct lg_guarded {
+	uint32_t seq;	       /* 0, 1, ... in discovery order */
+	uint8_t level;	       /* enum lg_level of edges[] */
+	uint64_t ts;	       /* event time at which it was found */
+	uint32_t guard;	       /* instance index (lg_lock_at) of the common guard */
+	uint32_t nedges;       /* edges[] as in a CYCLE finding */
+	struct lg_edge *edges; /* snapshot copies */
+};
+
+/* The most guard candidates an edge keeps (lg_edge_guards). */
+#define LG_GUARD_MAX 4
+
 struct lg_stats {
 	uint64_t events;
 	uint64_t tasks;
@@ -175,6 +192,12 @@ size_t lg_nclasses(const struct lg_engine *e);
 const struct lg_class *lg_class_at(const struct lg_engine *e, size_t id);
 size_t lg_nedges(const struct lg_engine *e, enum lg_level level);
 const struct lg_edge *lg_edge_at(const struct lg_engine *e, enum lg_level level, size_t i);
+/* The guard candidates of edge i of a level (instances held WRITE at every sighting so far,
+ * other than its ends; none if an EDGE event ever reported it) into out; their number. */
+unsigned lg_edge_guards(const struct lg_engine *e, enum lg_level level, size_t i,
+			uint32_t out[LG_GUARD_MAX]);
+size_t lg_nguarded(const struct lg_engine *e);
+const struct lg_guarded *lg_guarded_at(const struct lg_engine *e, size_t i);
 size_t lg_nfindings(const struct lg_engine *e);
 const struct lg_finding *lg_finding_at(const struct lg_engine *e, size_t i);
 const struct lg_stats *lg_get_stats(const struct lg_engine *e);

@@ -258,6 +258,30 @@ static json_object *jfinding(struct jb *b, const struct klt_view *v, const struc
 	return o;
 }
 
+/* A cycle that is not a finding: one lock held at every sighting of every edge of it. */
+static json_object *jguarded(struct jb *b, const struct klt_view *v, const struct lg_guarded *gd)
+{
+	json_object *o = json_object_new_object(), *g = json_object_new_object();
+	json_object *locks = json_object_new_array(), *edges = json_object_new_array();
+	const struct lg_lock *gl = lg_lock_at(v->eng, gd->guard);
+	char name[NAME_LEN];
+
+	jadd(b, o, "seq", jint(gd->seq));
+	jadd(b, o, "ts", jint(gd->ts));
+	jadd(b, o, "level", jstr(gd->level == LG_LEVEL_CLASS ? "class" : "instance"));
+	jadd(b, g, "lock", jstr(klt_lock_name(v, gd->guard, name, sizeof(name))));
+	jadd(b, g, "addr", jaddr(v, gl ? gl->addr : 0));
+	jadd(b, g, "kind", jkind(gl ? gl->kind : KLT_LK_NONE));
+	jadd(b, o, "guard", g);
+	for (uint32_t i = 0; i < gd->nedges; i++) {
+		jpush(b, locks, jnode(v, gd->edges[i].level, gd->edges[i].from));
+		jpush(b, edges, jedge(b, v, &gd->edges[i], true));
+	}
+	jadd(b, o, "locks", locks);
+	jadd(b, o, "edges", edges);
+	return o;
+}
+
 static json_object *jtrace(struct jb *b, const struct klt_view *v)
 {
 	json_object *o = json_object_new_object();
@@ -334,6 +358,7 @@ static json_object *jsummary(struct jb *b, const struct klt_view *v)
 	}
 	jadd(b, o, "findings", jint(nf));
 	jadd(b, o, "findings_by_kind", byk);
+	jadd(b, o, "guarded_cycles", jint(lg_nguarded(v->eng)));
 	{
 		/* the verdict's other half: clean only if complete (docs/trace-format.md) */
 		char why[256];
@@ -643,6 +668,11 @@ int klt_render_json(FILE *f, const struct klt_view *v)
 		if (fd)
 			jw_kv(&w, NULL, jfinding(b, v, fd), false);
 	}
+	jw_close(&w, ']');
+	/* cycles that are not findings, and why (part of the verdict: also with --findings-only) */
+	jw_open(&w, "guarded", '[');
+	for (size_t i = 0; i < lg_nguarded(v->eng) && !b->oom; i++)
+		jw_kv(&w, NULL, jguarded(b, v, lg_guarded_at(v->eng, i)), false);
 	jw_close(&w, ']');
 	/* --findings-only: the verdict without the graph and the statistics */
 	if (!v->findings_only)

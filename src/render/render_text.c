@@ -417,6 +417,33 @@ static const char *counter_name(const struct klt_counter *c, char *buf, size_t l
 	return klt_render_esc(n, buf, len);
 }
 
+/* Cycles that are not findings (docs/engine.md, "Guard locks"): one line, with their guards. */
+static void render_guarded(FILE *f, const struct klt_view *v)
+{
+	size_t ng = lg_nguarded(v->eng), shown = 0;
+	char name[NAME_LEN];
+
+	if (!ng)
+		return;
+	fprintf(f, "  guarded cycles (not findings): %zu (by ", ng);
+	for (size_t i = 0; i < ng; i++) {
+		uint32_t g = lg_guarded_at(v->eng, i)->guard;
+		size_t j;
+
+		/* each guard once, in order of first use; a few at most */
+		for (j = 0; j < i && lg_guarded_at(v->eng, j)->guard != g; j++)
+			;
+		if (j < i)
+			continue;
+		if (shown == 3) {
+			fprintf(f, ", ...");
+			break;
+		}
+		fprintf(f, "%s%s", shown++ ? ", " : "", tlock(v, g, name, sizeof(name)));
+	}
+	fprintf(f, ")\n");
+}
+
 static void render_summary(FILE *f, const struct klt_view *v)
 {
 	const struct lg_stats *st = lg_get_stats(v->eng);
@@ -464,6 +491,7 @@ static void render_summary(FILE *f, const struct klt_view *v)
 		first = false;
 	}
 	fprintf(f, "%s\n", first ? "" : ")");
+	render_guarded(f, v);
 	if (st && (st->unknown_events || st->depth_overflows || st->unbalanced))
 		fprintf(f, "  engine: %" PRIu64 " unknown events, %" PRIu64 " depth overflows, %" PRIu64
 			   " unbalanced releases\n",
