@@ -145,6 +145,10 @@ tests-build: $(OUTPUT)/kvmlocktrace $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/k
 unit: $(OUTPUT)/tests/$(T)
 	$(Q)$(OUTPUT)/tests/$(T)
 
+# prove: a failed test's diagnostics (the tiers' "#" lines) in every run, CI's log included;
+# passing runs print nothing more. PROVE_FLAGS=-v for everything.
+PROVE_FLAGS ?= --failures --comments
+
 # The README's test command: installs what it needs, builds, runs every test tier under prove.
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests-build
