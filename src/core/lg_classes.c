@@ -26,8 +26,11 @@ static uint64_t name_hash(const char *s, uint64_t seed)
 static bool rule_matches(const struct lg_engine *e, const struct klt_rule *r, int kind,
 			 const char *pat, const char *name)
 {
-	return r->kind == kind && pat && klt_rule_applies(r, e->cfg.kernel_version) &&
-	       klt_glob_match(pat, name);
+	if (r->kind != kind || !pat || !klt_rule_applies(r, e->cfg.kernel_version))
+		return false;
+	/* lockdep spells an init-site class "&kvm->slots_lock"; rules and BTF names omit the & */
+	return klt_glob_match(pat, name) || (name[0] == '&' && pat[0] != '&' &&
+					     klt_glob_match(pat, name + 1));
 }
 
 /* Indices of the applicable ORDER rules whose outer (or inner) glob matches name. */
@@ -80,15 +83,19 @@ static int class_resolve_rules(struct lg_engine *e, struct iclass *c)
 
 /*
  * The instance for an address not seen before (lock_get() in lockgraph.c looks it up first),
- * created and classified: a DATA symbol makes
- * it a static lock with its own class, a CLASS symbol puts it in that named class, anything
- * else joins the class inferred from (kind, call site of this first acquisition). ip 0 means
- * the call site is unknown (the held side of an in-kernel EDGE record): such a lock gets a
- * class of its own rather than one shared by every lock of unknown site; so does every
- * pthread lock (see below).
+ * or a new one at an address just initialized again (init, a LOCK_INIT event), created and
+ * classified: a DATA symbol makes it a static lock with its own class, a CLASS symbol puts it
+ * in that named class, an init site in the class of that site (its key and name string; named
+ * by a CLASS symbol at the string's address), anything else joins the class inferred from
+ * (kind, call site of this first
+ * acquisition). ip 0 means the call site is unknown (the held side of an in-kernel EDGE
+ * record): such a lock gets a class of its own rather than one shared by every lock of unknown
+ * site; so does every pthread lock (see below).
  */
-int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip, uint32_t *out)
+int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip,
+		   const struct lg_init *init, uint32_t *out)
 {
+	uint64_t key = init ? init->key : 0;
 	const struct klt_sym *sym = NULL;
 	uint32_t idx, cid = NIL;
 	uint64_t k1 = 0;
@@ -111,7 +118,30 @@ int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip
 		if (sym && !sym->name)
 			sym = NULL;
 	}
-	if (!sym) {
+	if (!sym && key) {
+		/* lockdep's own class: one per init site (key and name), whatever the address */
+		origin = LG_CLASS_INIT;
+		sym = e->cfg.syms && init->name ?
+			      klt_symtab_exact(e->cfg.syms, init->name, KLT_SYM_CLASS) : NULL;
+		if (sym && !sym->name)
+			sym = NULL;
+		cmap = &e->keymap;
+		k1 = key;
+		k2 = (uint32_t)klt_mix64(init->name ^ (uint64_t)kind << 56);
+		/* a per-VM lock initialized before the object hook named its VM's locks: the class
+		 * the hook's BTF name ("kvm->slots_lock" for "&kvm->slots_lock") already has */
+		if (sym && sym->name[0] == '&') {
+			uint32_t ex = klt_hmap_find(&e->namemap,
+						    name_hash(sym->name + 1, 0xcbf29ce484222325ULL),
+						    (uint32_t)name_hash(sym->name + 1,
+									0x84222325cbf29ce4ULL));
+
+			if (ex != NIL) {
+				cmap = NULL;
+				cid = ex;
+			}
+		}
+	} else if (!sym) {
 		origin = LG_CLASS_INFERRED;
 		/*
 		 * pthread locks get no shared inferred class: user code takes arrays of locks or
@@ -129,7 +159,7 @@ int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip
 		k1 = name_hash(sym->name, 0xcbf29ce484222325ULL);
 		k2 = (uint32_t)name_hash(sym->name, 0x84222325cbf29ce4ULL);
 	}
-	if (cmap)
+	if (cmap && cid == NIL)
 		cid = klt_hmap_find(cmap, k1, k2);
 
 	if (klt_vec_reserve((void **)&e->locks, &e->caplocks, e->nlocks + 1, sizeof(*e->locks)) ||
@@ -148,7 +178,8 @@ int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip
 		nc.pub.origin = origin;
 		nc.pub.name = sym ? sym->name : NULL;
 		nc.pub.key = origin == LG_CLASS_STATIC ? addr :
-			     origin == LG_CLASS_INFERRED ? ip : 0;
+			     origin == LG_CLASS_INFERRED ? ip :
+			     origin == LG_CLASS_INIT ? key : 0;
 		if (class_resolve_rules(e, &nc))
 			return -ENOMEM;
 		cid = e->nclasses++;
@@ -166,10 +197,17 @@ int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip
 	l->pub.addr = addr;
 	l->pub.class_id = cid;
 	l->pub.kind = kind;
-	l->pub.first_ip = ip;
+	l->pub.first_ip = ip; /* 0 for a LOCK_INIT: no acquisition yet */
 	l->last_to = NIL;
 	l->last_edge = NIL;
-	klt_hmap_put(&e->lockmap, addr, 0, idx);
+	if (key) { /* the address now means this instance; the one before keeps its edges */
+		uint32_t *slot = klt_hmap_upsert(&e->lockmap, addr, 0, idx);
+
+		if (*slot != idx)
+			l->pub.gen = e->locks[*slot].pub.gen + 1;
+		*slot = idx;
+	} else
+		klt_hmap_put(&e->lockmap, addr, 0, idx);
 	lg_graph_add_node(&e->ig);
 	*out = idx;
 	return 0;

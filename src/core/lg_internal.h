@@ -131,6 +131,7 @@ struct lg_engine {
 	size_t nclasses, capclasses;
 	struct klt_hmap infmap;  /* (first ip, kind) -> inferred class */
 	struct klt_hmap namemap; /* (64-bit name hash, another 32-bit one) -> explicit class */
+	struct klt_hmap keymap;  /* (init key, hash of name string address and kind) -> init class */
 
 	struct graph ig, cg;
 
@@ -210,7 +211,14 @@ void lg_graph_free(struct graph *g);
 uint32_t lg_guard_resolve(struct graph *g, uint32_t ei, uint32_t *len);
 
 /* lg_classes.c: the instance of an address not seen before, created with its class. */
-int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip, uint32_t *out);
+/* The init site of a LOCK_INIT: its class key and the address of its name string. */
+struct lg_init {
+	uint64_t key, name;
+};
+/* init: a LOCK_INIT's init site (a new instance at addr, which then replaces the address's
+ * previous one), NULL for a first sighting */
+int lg_lock_create(struct lg_engine *e, uint64_t addr, uint8_t kind, uint64_t ip,
+		   const struct lg_init *init, uint32_t *out);
 
 /* lg_cycles.c */
 void lg_finding_init(struct lg_finding *f, unsigned kind, uint64_t ts);

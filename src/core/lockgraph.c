@@ -59,7 +59,7 @@ static inline int lock_get(struct lg_engine *e, uint64_t addr, uint8_t kind, uin
 		*out = idx;
 		return 0;
 	}
-	return lg_lock_create(e, addr, kind, ip, out);
+	return lg_lock_create(e, addr, kind, ip, NULL, out);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -518,6 +518,25 @@ static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 	return add_dep(e, &h, lk, mode, ev, NULL, 0); /* held set unknown: no guard */
 }
 
+/*
+ * KLT_EV_LOCK_INIT: the lock at ev->lock was (re)initialized with class key aux0 | aux1 << 32
+ * and the class name string at ip.
+ * A new instance of that key's class from here on; the address's instance before (a freed
+ * object's lock) keeps the edges it had. Without a key it says nothing: counted as unknown.
+ */
+static int init_event(struct lg_engine *e, const struct klt_event *ev)
+{
+	struct lg_init in = { ev->aux0 | (uint64_t)ev->aux1 << 32, ev->ip };
+	uint32_t lk;
+
+	if (!ev->lock || !in.key) {
+		e->stats.unknown_events++;
+		return 0;
+	}
+	e->stats.inits++;
+	return lg_lock_create(e, ev->lock, ev->kind, 0, &in, &lk);
+}
+
 int lg_feed(struct lg_engine *e, const struct klt_event *ev)
 {
 	struct task *t;
@@ -553,6 +572,8 @@ int lg_feed(struct lg_engine *e, const struct klt_event *ev)
 		return err;
 	case KLT_EV_EDGE:
 		return edge_event(e, ev);
+	case KLT_EV_LOCK_INIT:
+		return init_event(e, ev);
 	case KLT_EV_PM_BEGIN:
 		return pm_begin(e, ev);
 	case KLT_EV_TASK_EXIT:
@@ -606,6 +627,7 @@ void lg_free(struct lg_engine *e)
 	free(e->classes);
 	klt_hmap_free(&e->infmap);
 	klt_hmap_free(&e->namemap);
+	klt_hmap_free(&e->keymap);
 	lg_graph_free(&e->ig);
 	lg_graph_free(&e->cg);
 	for (i = 0; i < e->nfindings; i++)

@@ -50,12 +50,14 @@ struct lg_lock {
 	uint8_t kind;	       /* enum klt_lock_kind */
 	uint64_t first_ip;     /* call site of the first acquisition seen */
 	uint64_t acquisitions; /* ACQUIRED + TRY_OK + SRCU read locks */
+	uint32_t gen;	       /* instances at this address before this one (LOCK_INIT) */
 };
 
 enum lg_class_origin {
 	LG_CLASS_STATIC = 0,   /* static lock: DATA symbol at its address */
 	LG_CLASS_EXPLICIT = 1, /* CLASS symbol names it */
 	LG_CLASS_INFERRED = 2, /* by first-acquisition call site */
+	LG_CLASS_INIT = 3,     /* by init site: the lockdep key of a LOCK_INIT (key), its name */
 };
 
 struct lg_class {
@@ -157,6 +159,7 @@ struct lg_stats {
 	uint64_t edge_checks;	   /* held->new pairs examined */
 	uint64_t cycle_searches;   /* graph searches run (only for new edge types) */
 	uint64_t unknown_events;   /* events of an unknown type (ignored) */
+	uint64_t inits;		   /* LOCK_INIT events: new instances of init-site classes */
 	uint64_t depth_overflows;
 	uint64_t unbalanced;
 };

@@ -144,6 +144,7 @@ static const char *const ev_names[KLT_EV_MAX] = {
 	[KLT_EV_EDGE] = "edge",
 	[KLT_EV_FUNC_ENTER] = "func-enter",
 	[KLT_EV_FUNC_EXIT] = "func-exit",
+	[KLT_EV_LOCK_INIT] = "init",
 };
 
 static const char *const kind_names[KLT_LK_MAX] = {

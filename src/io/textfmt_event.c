@@ -68,6 +68,8 @@ static const char *keys_for(const struct op_desc *op)
 		return "ret, mode, at, stack, pid, cpu, flags, aux0, aux1";
 	if (op->type == KLT_EV_EDGE)
 		return "held, held-kind, held-mode, held-stack, mode, at, stack, pid, cpu, flags";
+	if (op->type == KLT_EV_LOCK_INIT)
+		return "key, name, stack, pid, cpu, flags";
 	return "mode, at, stack, pid, cpu, flags, aux0, aux1, aux2";
 }
 
@@ -211,6 +213,27 @@ static int op_key(struct parser *p, const struct op_desc *op, const struct tok *
 		return tx_num_s32(p, v, vlen, vcol, "ret", &ev->aux2);
 	if (op->type == KLT_EV_EDGE && op->cls == OPC_LOCK)
 		return edge_key(p, op, key, v, vlen, vcol, ev);
+	if (op->type == KLT_EV_LOCK_INIT && op->cls == OPC_LOCK && tx_tok_is(key, "key")) {
+		/* the init site's class key */
+		uint64_t a;
+
+		err = tx_num_u64(p, v, vlen, vcol, "class key", &a);
+		ev->aux0 = (uint32_t)a;
+		ev->aux1 = (uint32_t)(a >> 32);
+		return err;
+	}
+	if (op->type == KLT_EV_LOCK_INIT && op->cls == OPC_LOCK && tx_tok_is(key, "name")) {
+		/* the init site's name string: CLASS@0xADDR (a CLASS symbol at ADDR) or 0xADDR */
+		struct tok tk = { v, vlen, vcol };
+		uint64_t a;
+
+		if (!vlen)
+			return tx_perr(p, vcol, "missing class name after 'name=' (expected "
+				       "CLASS@0xADDR or 0xADDR)");
+		err = tx_parse_lock(p, &tk, &a);
+		ev->ip = a;
+		return err;
+	}
 	return tx_perr(p, key->col, "unknown key '%s' for '%s' (expected %s)",
 		       tx_show(key->s, key->len, b, sizeof(b)), op->name, keys_for(op));
 }

@@ -124,7 +124,7 @@ static void put_info(FILE *f, const char *key, const char *v, size_t max)
 
 /* Which fields of an event the operation's own syntax has written; the rest go as keys. */
 struct written {
-	bool aux0, aux1, aux2, lock;
+	bool aux0, aux1, aux2, lock, ip;
 	uint32_t flags; /* the flags not written yet */
 };
 
@@ -145,6 +145,14 @@ static void put_lock_args(FILE *f, struct klt_trace *t, const struct ambig *a,
 	} else if (e->type == KLT_EV_CONTEND_END) {
 		fprintf(f, " ret=%d", e->aux2);
 		w->aux2 = true;
+	} else if (e->type == KLT_EV_LOCK_INIT) {
+		fprintf(f, " key=0x%llx", (unsigned long long)e->aux1 << 32 | e->aux0);
+		w->aux0 = w->aux1 = true;
+		if (e->ip) {
+			fputs(" name=", f);
+			put_lock(f, t, a, e->ip);
+			w->ip = true;
+		}
 	} else if (e->type == KLT_EV_EDGE) {
 		hk = KLT_F_HELD_KIND(w->flags);
 		hm = KLT_F_HELD_MODE(w->flags);
@@ -222,7 +230,7 @@ static void put_keys(FILE *f, struct klt_trace *t, const struct ambig *a, const 
 		else
 			fprintf(f, " mode=%u", e->mode);
 	}
-	if (e->ip) {
+	if (e->ip && !w->ip) {
 		fputs(" at=", f);
 		put_frame(f, t, a, e->ip);
 	}

@@ -342,6 +342,7 @@ static json_object *jsummary(struct jb *b, const struct klt_view *v)
 		jadd(b, o, "acquisitions", jint(st->acquisitions));
 		jadd(b, o, "releases", jint(st->releases));
 		jadd(b, o, "unknown_events", jint(st->unknown_events));
+		jadd(b, o, "lock_inits", jint(st->inits));
 		jadd(b, o, "depth_overflows", jint(st->depth_overflows));
 		jadd(b, o, "unbalanced", jint(st->unbalanced));
 	}
@@ -380,6 +381,8 @@ static const char *origin_name(unsigned o)
 		return "static";
 	case LG_CLASS_EXPLICIT:
 		return "explicit";
+	case LG_CLASS_INIT:
+		return "init";
 	default:
 		return "inferred";
 	}

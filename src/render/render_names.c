@@ -88,6 +88,12 @@ const char *klt_class_name(const struct klt_view *v, uint32_t class_id, char *bu
 		return buf;
 	}
 	kind = klt_lock_kind_name(c->kind);
+	if (c->origin == LG_CLASS_INIT) {
+		/* an init key the kernel gave no name (or whose name was not sent) */
+		klt_render_addr(v, c->key, site, sizeof(site));
+		snprintf(buf, len, "%s@key:%s", kind ? kind : "lock", site);
+		return buf;
+	}
 	if (!c->key) {
 		/* call site unknown (held side of an in-kernel edge): a class per lock, so the
 		 * name must tell them apart */
@@ -129,6 +135,9 @@ const char *klt_lock_name(const struct klt_view *v, uint32_t lock_idx, char *buf
 		/* the address's n-th lock after pthread_*_destroy() (klt_abi.h) */
 		snprintf(buf, len, "%s@0x%" PRIx64 "~gen%u", cname, (uint64_t)(l->addr & KLT_USER_ADDR_MASK),
 			 (unsigned)(l->addr >> KLT_USER_GEN_SHIFT));
+	} else if (l->gen) {
+		/* the address's n-th lock after it was initialized again (LOCK_INIT) */
+		snprintf(buf, len, "%s@0x%" PRIx64 "~gen%u", cname, l->addr, l->gen);
 	} else {
 		snprintf(buf, len, "%s@0x%" PRIx64, cname, l->addr);
 	}
