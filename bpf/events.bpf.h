@@ -83,7 +83,8 @@ static __always_inline void implicit_push(struct task_state *st)
 {
 	if (!cpu_hotplug_lock_addr)
 		return;
-	if (!held_push(st, cpu_hotplug_lock_addr, chain_push(st, cpu_hotplug_lock_addr),
+	if (!held_push(st, cpu_hotplug_lock_addr, cpu_hotplug_lock_addr, 0,
+		       chain_push(st, cpu_hotplug_lock_addr),
 		       KLT_NO_STACK, KLT_MODE_READ, KLT_LK_PERCPU_RWSEM, 1, 1))
 		return;
 	ev_lock(KLT_EV_ACQUIRED, cpu_hotplug_lock_addr, KLT_LK_PERCPU_RWSEM, KLT_MODE_READ, 0,

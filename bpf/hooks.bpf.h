@@ -67,6 +67,23 @@
 #define KLT_BPF_REL(fn, kind, srcu, c)	  KLT_BPF_PAIR(fn, kind, srcu, c, REL_ENTER)
 #define KLT_BPF_DOWNGRADE(fn, a, b, c)	  KLT_BPF_PAIR(fn, a, b, c, DOWNGRADE_ENTER)
 #define KLT_BPF_OBJ(fn, obj, b, c)	  KLT_BPF_PAIR(fn, obj, b, c, OBJ_ENTER)
+/* Lock initializers fn(lock, name, key): the three arguments as plain numbers. */
+#define KLT_BPF_INIT(fn, kind, b, c)                                                           \
+	SEC("fentry/" #fn)                                                                     \
+	int BPF_PROG(fe_##fn)                                                                  \
+	{                                                                                      \
+		__u64 lock = 0, name = 0, key = 0;                                             \
+                                                                                               \
+		bpf_get_func_arg(ctx, 0, &lock);                                               \
+		bpf_get_func_arg(ctx, 1, &name);                                               \
+		bpf_get_func_arg(ctx, 2, &key);                                                \
+		return lock_init(lock, name, key, kind);                                       \
+	}                                                                                      \
+	SEC("kprobe/" #fn)                                                                     \
+	int BPF_KPROBE(kp_##fn, void *lock, void *name, void *key)                             \
+	{                                                                                      \
+		return lock_init((__u64)lock, (__u64)name, (__u64)key, kind);                  \
+	}
 /* KVM functions: prototypes differ (void or int): fexit does not read the return value. */
 #define KLT_BPF_FUNC(fn, a, b, c) KLT_BPF_FOUR(fn, a, b, c, FUNC_ENTER, FUNC_LEAVE, long, 0)
 /* cpus_read_lock()/cpus_read_unlock() take no argument: the lock is cpu_hotplug_lock. */

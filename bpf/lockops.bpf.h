@@ -6,6 +6,71 @@
  */
 static __always_inline int acq_exit(long ret, enum op op);
 
+/*
+ * LOCK_INIT for a (re)initialized lock about to appear in an EDGE record, once per
+ * initialization, with the class name the first time its key is sent. The record is reserved
+ * before `announced` is claimed, so any EDGE another CPU sends after seeing the claim comes
+ * after it in the ring buffer (records are read in reservation order); the loser of the race
+ * discards its record. Out of line: the edge loop calls it at two sites.
+ */
+static __noinline int announce(__u64 lock)
+{
+	struct lock_info *li = bpf_map_lookup_elem(&lockinfo, &lock);
+	struct klt_init_rec *r;
+	__u64 key;
+	__u8 one = 1;
+	bool named;
+
+	if (!li || li->announced)
+		return 0;
+	key = li->key;
+	/* keyed by the name string: the class's name is sent once */
+	named = bpf_map_lookup_elem(&class_names_sent, &li->name) != NULL;
+	r = named ? bpf_ringbuf_reserve(&events, sizeof(struct klt_event), 0) :
+		    bpf_ringbuf_reserve(&events, sizeof(struct klt_init_rec), 0);
+	if (!r) {
+		__sync_fetch_and_add(&cnt_ringbuf_full, 1);
+		return 0;
+	}
+	if (__sync_val_compare_and_swap(&li->announced, 0, 1) != 0) {
+		bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	ev_init(&r->ev, KLT_EV_LOCK_INIT);
+	r->ev.lock = lock;
+	r->ev.kind = li->kind;
+	r->ev.aux0 = (__u32)key;
+	r->ev.aux1 = (__u32)(key >> 32);
+	r->ev.ip = li->name; /* the class: key and name (struct lock_info) */
+	if (!named) {
+		if (bpf_probe_read_kernel_str(r->name, sizeof(r->name), (void *)li->name) < 0)
+			r->name[0] = 0;
+		bpf_map_update_elem(&class_names_sent, &li->name, &one, BPF_ANY);
+	}
+	ev_submit(&r->ev);
+	return 0;
+}
+
+/*
+ * __mutex_init(lock, name, key), __init_rwsem(...), __percpu_init_rwsem(...): a new instance
+ * at lock, of the class the kernel names even without lockdep (struct lock_info). No scope
+ * filter: any task may initialize a lock the traced ones take later.
+ */
+static __always_inline int lock_init(__u64 lock, __u64 name, __u64 key, __u8 kind)
+{
+	struct lock_info li = {};
+
+	if (!lock || !key)
+		return 0;
+	li.key = key;
+	li.name = name;
+	li.kind = kind;
+	li.cls = chain_next(chain_next(key, name), kind);
+	li.id = chain_next(lock, bpf_ktime_get_ns());
+	bpf_map_update_elem(&lockinfo, &lock, &li, BPF_ANY);
+	return 0;
+}
+
 /* Where the call site comes from: read only when an event is sent (it costs a probe read). */
 enum ipsrc {
 	IP_NONE,   /* fentry: userspace takes it from the stack */
@@ -46,9 +111,10 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
+	struct lock_info *li;
 	bool is_watched, new_edge = false, all_known = true;
 	__s32 stack_id = KLT_NO_STACK;
-	__u64 ip = 0, chain = 0;
+	__u64 ip = 0, chain = 0, id;
 	__u32 depth;
 
 	if (!lock || task_filtered(task))
@@ -67,7 +133,10 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	}
 	/* no activity count here: it would cost a map lookup on every in-scope acquisition */
 	depth = st->depth;
-	chain = chain_next(chain_top(st, depth), lock);
+	/* the instance: a lock initialized while tracing has an identity of its own */
+	li = user ? NULL : bpf_map_lookup_elem(&lockinfo, &lock);
+	id = li ? li->id : lock;
+	chain = chain_next(chain_top(st, depth), id);
 	if (op != OP_TRY && depth && chain_cache[chain & (CHAIN_SLOTS - 1)] != chain) {
 		for (int i = 0; i < MAX_HELD; i++) {
 			struct edge_key key;
@@ -75,10 +144,16 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 
 			if (i >= depth)
 				break;
-			key.held = st->held[i].lock;
-			key.lock = lock;
-			if (key.held == lock)
+			if (st->held[i].id == id)
 				continue; /* recursion on the same instance: not an order */
+			if (li && st->held[i].cls && st->held[i].cls != li->cls) {
+				/* two init-site classes: one record per class pair and modes */
+				key.held = st->held[i].cls;
+				key.lock = chain_next(li->cls, (__u64)st->held[i].mode << 8 | mode);
+			} else {
+				key.held = st->held[i].id;
+				key.lock = id;
+			}
 			cnt = bpf_map_lookup_elem(&edges, &key);
 			if (cnt)
 				continue; /* known: nothing to do (no count: keep the hot path lean) */
@@ -94,7 +169,11 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 				new_edge = true;
 				stack_id = capture_stack(ctx, user);
 				ip = call_site(ctx, ipsrc);
+				if (li && !li->announced)
+					announce(lock);
 			}
+			if (st->held[i].id != st->held[i].lock)
+				announce(st->held[i].lock);
 			act_inc(ACT_NEW_EDGES);
 			struct klt_event *e = ev_reserve(KLT_EV_EDGE);
 
@@ -131,6 +210,8 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	if (op == OP_SYNC || st->nest == NEST_TAKING)
 		return 0;
 	st->pend_lock = lock;
+	st->pend_id = id;
+	st->pend_cls = li ? li->cls : 0;
 	st->pend_ip = ip;
 	st->pend_stack = stack_id;
 	st->pend_mode = mode;
@@ -144,7 +225,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	return 0;
 push:
 	st->pend_valid = 0;
-	held_push(st, lock, chain, stack_id, mode, kind, is_watched, 0);
+	held_push(st, lock, id, li ? li->cls : 0, chain, stack_id, mode, kind, is_watched, 0);
 	return 0;
 }
 
@@ -164,8 +245,8 @@ static __always_inline int acq_exit(long ret, enum op op)
 			st->pend_lock, st->pend_kind, st->pend_mode, st->pend_ip, st->pend_stack, 0);
 	if (!ok)
 		return 0;
-	held_push(st, st->pend_lock, chain_push(st, st->pend_lock), st->pend_stack, st->pend_mode,
-		  st->pend_kind, st->pend_watched, 0);
+	held_push(st, st->pend_lock, st->pend_id, st->pend_cls, chain_push(st, st->pend_id),
+		  st->pend_stack, st->pend_mode, st->pend_kind, st->pend_watched, 0);
 	return 0;
 }
 

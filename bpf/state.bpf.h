@@ -6,7 +6,9 @@
  */
 struct held {
 	__u64 lock;
-	__u64 chain; /* chain key of held[0..this] (see chain_next) */
+	__u64 id;    /* instance identity: lock, or lock_info.id after a (re)initialization */
+	__u64 cls;   /* init-site class (lock_info.cls), 0 if the lock's init was not seen */
+	__u64 chain; /* chain key of held[0..this] ids (see chain_next) */
 	__s32 stack_id;
 	__u8 mode, kind, watched, implicit;
 };
@@ -19,6 +21,8 @@ struct task_state {
 	__u32 nest;	 /* enum nest_state: inside mm_take_all_locks() .. mm_drop_all_locks() */
 	/* blocking acquire in progress (entry seen, exit not yet) */
 	__u64 pend_lock;
+	__u64 pend_id;
+	__u64 pend_cls;
 	__u64 pend_ip;
 	__s32 pend_stack;
 	__u8 pend_mode, pend_kind, pend_valid, pend_watched;
@@ -36,18 +40,73 @@ struct {
 	__type(value, struct task_state);
 } tasks SEC(".maps");
 
+/*
+ * A dependency already sent: two instance identities (struct held.id), or, between locks of
+ * two different init-site classes, the two classes and the dependency's modes (class_edge_key):
+ * one instance pair per class pair and dependency type is enough for every class-level cycle,
+ * and per-object locks (a VMA's lock, an inode's i_rwsem) would otherwise send one record per
+ * new object. Locks of one class (nesting inside a class) and locks whose init was not seen
+ * are keyed by instance: an ABBA between two instances of one class needs both pairs.
+ */
 struct edge_key {
 	__u64 held;
 	__u64 lock;
 };
 
-/* Every held -> new pair seen so far (value: sightings). */
+/*
+ * Held -> new pairs already sent: a cache, not the graph (userspace keeps the graph). LRU: on
+ * a busy host instance pairs never stop coming (every new inode, every new VM); when the map
+ * is full the pair unused longest is forgotten and, if it is ever seen again, sent again (the
+ * engine merges it). Nothing is lost; a real overload shows as ringbuf_full.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct edge_key);
 	__type(value, __u64);
 } edges SEC(".maps");
+
+/*
+ * Lock initializations seen (__mutex_init(lock, name, key), __init_rwsem, ...): the lockdep
+ * class key and name the kernel passes even without lockdep, and a new identity for the
+ * address, so a lock in reused memory (a freed inode's i_rwsem in the next inode) is a new
+ * instance whose pairs are new. Sent to userspace (KLT_EV_LOCK_INIT) only once the instance
+ * appears in an EDGE record. LRU: a lock initialized long ago and unused since may be
+ * forgotten; it then falls back to the address as identity and to a call-site class: a loss
+ * of naming precision, never of a dependency (nothing to count).
+ */
+struct lock_info {
+	__u64 key;	 /* struct lock_class_key * (zero-size without lockdep: two init sites'
+			  * keys may share an address, so the class is key and name together) */
+	__u64 name;	 /* const char *: the class name */
+	__u64 cls;	 /* the class: chain_next(chain_next(key, name), kind) */
+	__u64 id;	 /* identity: chain_next(address, time of the initialization) */
+	__u32 announced; /* LOCK_INIT sent (set with cmpxchg after reserving the record) */
+	__u8 kind;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, __u64);
+	__type(value, struct lock_info);
+} lockinfo SEC(".maps");
+
+/* Class names sent, by the name string's address (it follows only the first LOCK_INIT of a
+ * class name). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} class_names_sent SEC(".maps");
+
+/* A LOCK_INIT ring-buffer record that carries its class name. */
+struct klt_init_rec {
+	struct klt_event ev;
+	char name[KLT_CLASS_NAME_LEN];
+};
 
 /*
  * Locks whose every acquire/release is reported (cpu_hotplug_lock, kvm_lock, ...): an
@@ -143,16 +202,11 @@ static __always_inline bool task_filtered(struct task_struct *task)
 	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
 }
 
-static __always_inline struct klt_event *ev_reserve(__u16 type)
+/* Fill a reserved record's header: type, time, task, CPU, no stack. */
+static __always_inline void ev_init(struct klt_event *e, __u16 type)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct klt_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&cnt_ringbuf_full, 1);
-		return NULL;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->ts = bpf_ktime_get_ns();
@@ -161,6 +215,18 @@ static __always_inline struct klt_event *ev_reserve(__u16 type)
 	e->cpu = bpf_get_smp_processor_id();
 	e->stack_id = KLT_NO_STACK;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline struct klt_event *ev_reserve(__u16 type)
+{
+	struct klt_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&cnt_ringbuf_full, 1);
+		return NULL;
+	}
+	ev_init(e, type);
 	return e;
 }
 
@@ -221,7 +287,8 @@ static __always_inline bool lock_watched(__u64 lock)
 	return false;
 }
 
-/* Chain key of a held stack whose top has key `prev`, after pushing `lock` (never 0). */
+/* Chain key of a held stack whose top has key `prev`, after pushing `lock` (never 0); also
+ * the identity of a (re)initialized lock: chain_next(address, time). */
 static __always_inline __u64 chain_next(__u64 prev, __u64 lock)
 {
 	__u64 h = (prev ^ lock) * 0x9E3779B97F4A7C15ull;
@@ -246,22 +313,23 @@ static __always_inline void chain_fix(struct task_state *st, int from, __u32 dep
 		if (i < from || i >= depth)
 			continue;
 		st->held[i].chain = chain_next(i ? st->held[(i - 1) & (MAX_HELD - 1)].chain : 0,
-					       st->held[i].lock);
+					       st->held[i].id);
 	}
 }
 
-/* Chain key of the held stack once `lock` is pushed on it. */
-static __always_inline __u64 chain_push(struct task_state *st, __u64 lock)
+/* Chain key of the held stack once the lock of identity `id` is pushed on it. */
+static __always_inline __u64 chain_push(struct task_state *st, __u64 id)
 {
-	return chain_next(chain_top(st, st->depth), lock);
+	return chain_next(chain_top(st, st->depth), id);
 }
 
 /*
  * Push an acquisition onto the task's held stack (false if it is full: counted); chain is
- * chain_push(st, lock). The one place held[] grows: every field is written, so a slot never
+ * chain_push(st, id). The one place held[] grows: every field is written, so a slot never
  * keeps a previous entry's bits.
  */
-static __always_inline bool held_push(struct task_state *st, __u64 lock, __u64 chain,
+static __always_inline bool held_push(struct task_state *st, __u64 lock, __u64 id, __u64 cls,
+				      __u64 chain,
 				      __s32 stack_id, __u8 mode, __u8 kind, __u8 watched,
 				      __u8 implicit)
 {
@@ -272,6 +340,8 @@ static __always_inline bool held_push(struct task_state *st, __u64 lock, __u64 c
 		return false;
 	}
 	st->held[depth].lock = lock;
+	st->held[depth].id = id;
+	st->held[depth].cls = cls;
 	st->held[depth].chain = chain;
 	st->held[depth].stack_id = stack_id;
 	st->held[depth].mode = mode;

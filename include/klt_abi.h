@@ -52,6 +52,7 @@ enum klt_ev_type {
 	KLT_EV_EDGE = 16,	  /* new dependency seen in-kernel: held -> lock (see below) */
 	KLT_EV_FUNC_ENTER = 17,	  /* a hooked KVM function was entered: lock = its address */
 	KLT_EV_FUNC_EXIT = 18,	  /* ... returned: lock = its address, aux2 = return value */
+	KLT_EV_LOCK_INIT = 19,	  /* a lock was (re)initialized: a new instance (see below) */
 	KLT_EV_MAX
 };
 
@@ -142,6 +143,14 @@ enum klt_pm_phase {
  *   PM_BEGIN/END:  aux0 = enum klt_pm_phase, aux1 = tracepoint's val, lock = 0
  *   FUNC_*:        lock = function address (kvm_online_cpu, hardware_enable_all, ...)
  *   CONTEND_*:     lock, kind (derived from flags), aux0 = raw tracepoint flags, aux2 = ret
+ *   LOCK_INIT:     lock = address, kind; aux0 | aux1 << 32 = the lockdep class key the kernel
+ *                  passed (__mutex_init(lock, name, key), __init_rwsem(...), ...: the static
+ *                  `struct lock_class_key` of the init site, present on every kernel), ip =
+ *                  the address of the class name string it passed, named by a KLT_SYM_CLASS
+ *                  symbol at that address. The class is key and name together: without
+ *                  lockdep the key is a zero-size object, and two init sites' keys may share
+ *                  an address. From here on the address is a new instance of that class: what
+ *                  the memory held before (a freed object's lock) is another lock.
  *   EDGE:          the BPF side saw `held` held while `lock` was acquired, for the first time.
  *                  lock/kind/mode/ip/stack_id describe the new acquisition; the held lock is
  *                  aux0 | (u64)aux1 << 32, its stack id aux2, its mode and kind in flags
@@ -168,8 +177,17 @@ enum klt_pm_phase {
  *                  only) aux0 | aux1 << 32 = the struct kvm / kvm_vcpu pointer, aux2 = enum
  *                  klt_obj: userspace names the locks inside and clears flags and aux*
  *   FUNC_EXIT:     lock = function address, aux2 = return value (kretprobe; 0 from fexit)
+ *   LOCK_INIT:     as recorded; sent lazily, just before the first EDGE record that names
+ *                  the new instance (an initialized lock that never orders against another
+ *                  costs no record). The record is followed by KLT_CLASS_NAME_LEN bytes of
+ *                  the class name (NUL-terminated) the first time a name string is sent, and
+ *                  by nothing after that: userspace names the string's address once (a
+ *                  KLT_SYM_CLASS symbol)
  *   CPUHP_*, CONTEND_*, TASK_EXIT: as recorded
  */
+/* Length of the class name that may follow a LOCK_INIT ring-buffer record (with its NUL). */
+#define KLT_CLASS_NAME_LEN 64
+
 /* Kernel objects whose locks the tracer names from BTF (KLT_F_OBJECT). */
 enum klt_obj {
 	KLT_OBJ_KVM = 1,  /* struct kvm: kvm->lock, kvm->slots_lock, kvm->srcu, ... */

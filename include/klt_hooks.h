@@ -23,6 +23,8 @@
  *   NEST_TAKE(fn) / NEST_DROP  mm_take_all_locks / mm_drop_all_locks section (NEST_DROP: fx_ kr_)
  *   FUNC(fn)                   a KVM function: entry/exit events (fe_ fx_ kp_ kr_)
  *   OBJ(fn, obj)               a KVM function handed a new object (enum klt_obj) (fe_, kp_)
+ *   INIT(fn, kind)             a lock initializer fn(lock, name, key): a new instance of the
+ *                              class the kernel names even without lockdep (fe_, kp_)
  *   KVM_PM(fn, phase)          kvm module's syscore hook, a suspend phase (kq_, kqr_, attached
  *                              as "kvm:fn": vmlinux may have a function of the same name)
  *   TP(name, cat, event, undo) tracepoint cat/event, program tp_<name>; undo: 1 if it ends state
@@ -62,6 +64,10 @@
 	X(ENTRY, synchronize_srcu, KLT_LK_SRCU, KLT_MODE_WRITE, SYNC)                         \
 	X(ENTRY, synchronize_srcu_expedited, KLT_LK_SRCU, KLT_MODE_WRITE, SYNC)               \
 	X(DOWNGRADE, downgrade_write, 0, 0, 0)                                                \
+	/* lock initializers: lockdep's class key and name, which every kernel passes */       \
+	X(INIT, __mutex_init, KLT_LK_MUTEX, 0, 0)                                             \
+	X(INIT, __init_rwsem, KLT_LK_RWSEM, 0, 0)                                             \
+	X(INIT, __percpu_init_rwsem, KLT_LK_PERCPU_RWSEM, 0, 0)                               \
 	X(HOLD_HOTPLUG, __cpuhp_setup_state, 0, 0, 0)                                         \
 	X(HOLD_HOTPLUG, __cpuhp_remove_state, 0, 0, 0)                                        \
 	X(HOLD_HOTPLUG, __cpuhp_state_add_instance, 0, 0, 0)                                  \

@@ -96,13 +96,20 @@ static uint32_t strip_own_frames(struct klt_tracer *t, uint64_t *ips, uint32_t n
  */
 static int emit_stack(struct klt_tracer *t, pid_t pid, int32_t *idp, uint64_t ip, uint64_t *site)
 {
-	uint64_t ips[KLT_MAX_STACK_DEPTH + 1] = { 0 };
+	uint64_t ips[KLT_MAX_STACK_DEPTH + 1] = { 0 }, ssite = 0;
 	int32_t id = *idp;
 	uint32_t nr = 0;
 	int err;
 
 	if (id < 0 || id >= STACK_IDS)
 		return 0;
+	/* a kernel stack handed over before: its frames are named, its call site known (ids are
+	 * never reused: the map is never cleared) — no map lookup, no symbol walk */
+	if (!t->usym && t->stack_seen[id]) {
+		if (site && !*site)
+			*site = t->stack_site[id];
+		return 0;
+	}
 	if (bpf_map__lookup_elem(t->skel->maps.stacks, &id, sizeof(id), ips,
 				 KLT_MAX_STACK_DEPTH * sizeof(uint64_t), 0))
 		return 0;
@@ -134,12 +141,16 @@ static int emit_stack(struct klt_tracer *t, pid_t pid, int32_t *idp, uint64_t ip
 		err = emit_code(t, pid, ips[i], &name);
 		if (err)
 			return err;
-		if (site && !*site && name && !klt_is_lock_function(name))
-			*site = ips[i];
+		if (!ssite && name && !klt_is_lock_function(name))
+			ssite = ips[i];
 	}
+	if (site && !*site)
+		*site = ssite;
 	if (t->stack_seen[id])
 		return 0;
 	t->stack_seen[id] = 1; /* stack_seen covers STACK_IDS + USTACK_IDS */
+	if (id < STACK_IDS)
+		t->stack_site[id] = ssite;
 	return t->cbs.stack ? t->cbs.stack(t->cbs.ctx, id, ips, nr) : 0;
 }
 
@@ -221,6 +232,21 @@ void klt_load_layouts(struct klt_tracer *t, const struct btf *vmlinux, const str
 	}
 }
 
+/* The kvm module loaded after the tracer started: name the locks in its objects from its BTF. */
+void klt_load_layouts_late(struct klt_tracer *t)
+{
+	struct btf *vmlinux, *kvm;
+
+	if (t->objs[KLT_OBJ_KVM].n || !klt_path_exists("/sys/kernel/btf/kvm"))
+		return;
+	vmlinux = t->opts.btf ? btf__parse(t->opts.btf, NULL) : btf__load_vmlinux_btf();
+	kvm = vmlinux ? btf__load_module_btf("kvm", vmlinux) : NULL;
+	if (kvm)
+		klt_load_layouts(t, vmlinux, kvm);
+	btf__free(kvm);
+	btf__free(vmlinux);
+}
+
 /* FUNC_ENTER of an object hook: name every lock inside the object, then record the entry. */
 static int emit_object(struct klt_tracer *t, struct klt_event *ev)
 {
@@ -253,6 +279,16 @@ static uint32_t pm_phase_of_hash(uint32_t h)
 			return p;
 	}
 	return KLT_PM_OTHER;
+}
+
+/* A module loaded since kallsyms was read (tp_module_load): name its code and locks, attach
+ * the hooks that waited for it. */
+void klt_module_check(struct klt_tracer *t)
+{
+	if (t->skel->bss->module_loads == t->module_loads)
+		return;
+	klt_reload_ksyms(t);
+	klt_attach_late(t);
 }
 
 /* Re-read kallsyms (after attaching, and after a module load); the old table stays on failure. */
@@ -290,7 +326,7 @@ static int decode_lock_op(struct klt_tracer *t, struct klt_event *ev)
  * into the events the recording stores: per type, what BPF put in each field and what the
  * recording gets instead. Symbols and stacks the event refers to are handed over first.
  */
-static int decode_record(struct klt_tracer *t, struct klt_event *ev)
+static int decode_record(struct klt_tracer *t, struct klt_event *ev, const char *class_name)
 {
 	const char *name;
 	int32_t hid;
@@ -330,6 +366,15 @@ static int decode_record(struct klt_tracer *t, struct klt_event *ev)
 	case KLT_EV_FUNC_EXIT:
 	case KLT_EV_CPUHP_ENTER:
 		return emit_code(t, ev->pid, ev->lock, &name); /* lock = function or callback */
+	case KLT_EV_LOCK_INIT:
+		/* the class name follows the first LOCK_INIT of each name string (ip): name it */
+		if (class_name && *class_name && ev->ip) {
+			struct klt_sym s = { .addr = ev->ip, .type = KLT_SYM_CLASS,
+					     .name = class_name };
+
+			err = emit_sym(t, &s);
+		}
+		return err ?: emit_lock(t, ev->pid, ev->lock);
 	case KLT_EV_CPUHP_EXIT:
 	case KLT_EV_CONTEND_BEGIN:
 	case KLT_EV_CONTEND_END:
@@ -345,17 +390,21 @@ static int decode_record(struct klt_tracer *t, struct klt_event *ev)
 int klt_handle_record(void *ctx, void *data, size_t size)
 {
 	struct klt_tracer *t = ctx;
+	char name[KLT_CLASS_NAME_LEN] = "";
 	struct klt_event ev;
 	int err;
 
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
-	if (t->skel->bss->module_loads != t->module_loads)
-		klt_reload_ksyms(t); /* a module loaded since: name its code and locks (tp_module_load) */
+	if (ev.type == KLT_EV_LOCK_INIT && size >= sizeof(ev) + sizeof(name)) {
+		memcpy(name, (const char *)data + sizeof(ev), sizeof(name));
+		name[sizeof(name) - 1] = '\0';
+	}
+	klt_module_check(t);
 	if (ev.lock && !klt_is_kernel_addr(ev.lock)) /* a user lock: keep the process's maps */
 		klt_usym_event(t->usym, (pid_t)ev.pid, ev.ts);
-	err = decode_record(t, &ev);
+	err = decode_record(t, &ev, name);
 	err = err ?: t->cbs.event(t->cbs.ctx, &ev);
 	if (err && !t->err)
 		t->err = err;

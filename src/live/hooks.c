@@ -9,11 +9,16 @@
 #include "hooks.h"
 #include "tracer.h"
 
-#define PROG(name, fn, type, undoes) { offsetof(struct klt_bpf, progs.name), #fn, type, undoes },
-#define FOUR(fn)                                                                                \
-	PROG(fe_##fn, fn, KLT_PT_FENTRY, false) PROG(fx_##fn, fn, KLT_PT_FEXIT, true)           \
-	PROG(kp_##fn, fn, KLT_PT_KPROBE, false) PROG(kr_##fn, fn, KLT_PT_KRETPROBE, true)
-#define PAIR(fn, undoes) PROG(fe_##fn, fn, KLT_PT_FENTRY, undoes) PROG(kp_##fn, fn, KLT_PT_KPROBE, undoes)
+#define PROGK(name, fn, type, undoes, kvm)                                                      \
+	{ offsetof(struct klt_bpf, progs.name), #fn, type, undoes, kvm },
+#define PROG(name, fn, type, undoes) PROGK(name, fn, type, undoes, false)
+#define FOURK(fn, kvm)                                                                          \
+	PROGK(fe_##fn, fn, KLT_PT_FENTRY, false, kvm) PROGK(fx_##fn, fn, KLT_PT_FEXIT, true, kvm) \
+	PROGK(kp_##fn, fn, KLT_PT_KPROBE, false, kvm) PROGK(kr_##fn, fn, KLT_PT_KRETPROBE, true, kvm)
+#define FOUR(fn) FOURK(fn, false)
+#define PAIRK(fn, undoes, kvm)                                                                  \
+	PROGK(fe_##fn, fn, KLT_PT_FENTRY, undoes, kvm) PROGK(kp_##fn, fn, KLT_PT_KPROBE, undoes, kvm)
+#define PAIR(fn, undoes) PAIRK(fn, undoes, false)
 
 /* Which programs each role generates (bpf/hooks.bpf.h) and which of them undo state. */
 #define D_ACQ(fn, a, b, c)	   FOUR(fn)
@@ -26,10 +31,13 @@
 #define D_NEST_TAKE(fn, a, b, c)   FOUR(fn)
 #define D_NEST_DROP(fn, a, b, c)                                                                \
 	PROG(fx_##fn, fn, KLT_PT_FEXIT, true) PROG(kr_##fn, fn, KLT_PT_KRETPROBE, true)
-#define D_FUNC(fn, a, b, c)	   FOUR(fn)
-#define D_OBJ(fn, a, b, c)	   PAIR(fn, false)
+/* KVM rows hook the kvm module (kvm.ko), which may load after the tracer starts */
+#define D_FUNC(fn, a, b, c)	   FOURK(fn, true)
+#define D_OBJ(fn, a, b, c)	   PAIRK(fn, false, true)
+#define D_INIT(fn, a, b, c)	   PAIR(fn, false)
 #define D_KVM_PM(fn, a, b, c)                                                                   \
-	PROG(kq_##fn, fn, KLT_PT_KPROBE_KVM, false) PROG(kqr_##fn, fn, KLT_PT_KRETPROBE_KVM, true)
+	PROGK(kq_##fn, fn, KLT_PT_KPROBE_KVM, false, true)                                      \
+	PROGK(kqr_##fn, fn, KLT_PT_KRETPROBE_KVM, true, true)
 #define D_TP(name, cat, event, undo) PROG(tp_##name, name, KLT_PT_TRACEPOINT, undo)
 #define D_UACQ(fn, a, b, c)                                                                     \
 	PROG(up_##fn, fn, KLT_PT_UPROBE, false) PROG(ur_##fn, fn, KLT_PT_URETPROBE, true)
@@ -73,6 +81,7 @@ bool klt_prog_is_entry(const struct klt_prog_desc *d)
 #define LF_NEST_DROP(fn)
 #define LF_FUNC(fn)
 #define LF_OBJ(fn)
+#define LF_INIT(fn)
 #define LF_KVM_PM(fn)
 #define LF_TP(fn)
 #define LF_UDESTROY(fn)
@@ -113,6 +122,7 @@ bool klt_is_lock_function(const char *name)
 #define KF_NEST_TAKE(fn)
 #define KF_NEST_DROP(fn)
 #define KF_OBJ(fn)
+#define KF_INIT(fn)
 #define KF_TP(fn)
 #define KF_UACQ(fn)
 #define KF_UREL(fn)

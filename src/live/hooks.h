@@ -29,6 +29,7 @@ struct klt_prog_desc {
 	const char *fn;		 /* function hooked (tracepoints: the row's name) */
 	enum klt_prog_type type;
 	bool undoes;		 /* undoes state (exit, return, release): attached first */
+	bool kvm;		 /* a hook in the kvm module, which may load after the tracer */
 };
 
 extern const struct klt_prog_desc klt_prog_descs[];

@@ -16,7 +16,7 @@ mkdir -p "$out"
 echo "guest: $(uname -r)"
 insmod "$ko" || echo "guest: insmod $ko failed"
 
-# 1. storm: two writers, 150000 fresh pairs each (300000 new dependencies; the edge map holds 65536)
+# 1. storm: two writers, 150000 fresh pairs each (300000 new dependencies; the edge cache holds 65536)
 for mode in fentry kprobe; do
 	/usr/bin/time -f 'maxrss_kb %M' "$klt" record --all --attach "$mode" -f -o "$out/storm-$mode.klt" -- \
 		sh -c "echo 1 >$d/a1 && echo 1 >$d/a2 && { echo 150000 >$d/s & echo 150000 >$d/s; wait; }" \
