@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct live_env {
 	enum klt_attach attach;
 	const char *btf;
 	const char *symbols;
+	int realtime; /* SCHED_FIFO priority of the tracer (perf record -r), 0: none */
 	const char *rules_path;
 	bool no_rules;
 	bool quiet;
@@ -141,6 +143,9 @@ static const struct argp_option live_opts[] = {
 	{ "quiet", 'q', NULL, 0, "Do not print findings as they are found", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log (BPF load and attach details) on stderr", 0 },
 	{ "btf", 'B', "FILE", 0, "BTF (or vmlinux) of the running kernel, if it exposes none", 0 },
+	{ "realtime", 'P', "PRIO", 0, "Run the tracer (not the command) at SCHED_FIFO priority PRIO "
+				      "(1-99), as perf record -r: a busy host cannot starve the reader "
+				      "into ring-buffer drops", 0 },
 	{ "symbols", 'S', "FILE", 0, "System.map or vmlinux of the running kernel: names static "
 				     "locks when kallsyms has no data symbols", 0 },
 	{ 0 },
@@ -184,6 +189,12 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'q': e->quiet = true; break;
 	case 'v': e->verbose = true; break;
 	case 'B': e->btf = arg; break;
+	case 'P':
+		e->realtime = (int)strtol(arg, &end, 10);
+		if (*end || !*arg || e->realtime < 1 || e->realtime > 99)
+			klt_usage_error(state, "--realtime: expected a priority from 1 to 99, got '%s'",
+					arg);
+		break;
 	case 'S': e->symbols = arg; break;
 	case ARGP_KEY_ARGS:
 		e->cmd = state->argv + state->next;
@@ -239,6 +250,9 @@ static void print_summary(struct live *l, struct klt_tracer *t, const struct klt
 	fprintf(stderr, "hooks attached: %s\n", klt_tracer_attached(t)[0] ? klt_tracer_attached(t) : "none");
 	if (klt_tracer_skipped(t)[0])
 		fprintf(stderr, "hooks missing on this kernel (skipped): %s\n", klt_tracer_skipped(t));
+	if (klt_tracer_waiting(t)[0])
+		fprintf(stderr, "hooks waiting for the kvm module (it never loaded): %s\n",
+			klt_tracer_waiting(t));
 	if (klt_tracer_mode(t) == KLT_ATTACH_TRACEPOINT && !l->env->user)
 		fprintf(stderr, "note: tracepoint mode cannot see lock acquisitions (this kernel "
 				"allows neither fentry nor kprobes): it shows CPU-hotplug callbacks, "
@@ -560,6 +574,17 @@ static int run_live(struct live_env *env)
 			o.pid = child;
 	}
 
+	/* after the fork: the command keeps the normal policy */
+	if (env->realtime) {
+		struct sched_param sp = { .sched_priority = env->realtime };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+			fprintf(stderr, "kvmlocktrace: --realtime %d: %s\n", env->realtime,
+				strerror(errno));
+			exit_code = KLT_EXIT_INPUT;
+			goto out;
+		}
+	}
 	/* Ctrl-C / SIGTERM during the (slow) load and attach must still detach and flush */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -73,6 +73,33 @@ static bool btf_has_func(const struct btf *vmlinux, const struct btf *kvm, const
 	       (kvm && btf__find_by_name_kind(kvm, fn, BTF_KIND_FUNC) > 0);
 }
 
+static bool is_kprobe_type(enum klt_prog_type type)
+{
+	return type == KLT_PT_KPROBE || type == KLT_PT_KRETPROBE || type == KLT_PT_KPROBE_KVM ||
+	       type == KLT_PT_KRETPROBE_KVM;
+}
+
+/*
+ * A hook in the kvm module while kvm is not loaded: `modprobe kvm_amd` after the tracer started
+ * (vmtest workloads do that). A fentry program cannot be loaded before its target exists, a
+ * kprobe program can: in fentry and kprobe mode alike the kprobe twin is loaded now and
+ * attached when kvm appears (klt_attach_late). Without kprobes the hook is skipped.
+ */
+static bool defer(struct klt_tracer *t, const struct klt_prog_desc *d)
+{
+	if (t->mode == KLT_ATTACH_TRACEPOINT || !is_kprobe_type(d->type) || !klt_kprobes_available()) {
+		if (klt_prog_is_entry(d) && !is_kprobe_type(d->type) &&
+		    (t->mode == KLT_ATTACH_TRACEPOINT || !klt_kprobes_available()))
+			note(t->skipped, sizeof(t->skipped), d->fn);
+		return false;
+	}
+	t->deferred[d - klt_prog_descs] = 1;
+	t->ndeferred++;
+	if (klt_prog_is_entry(d))
+		note(t->waiting, sizeof(t->waiting), d->fn);
+	return true;
+}
+
 /* Does program d load? The mode's kernel hooks whose function exists, all tracepoints that
  * exist, uprobes only for --user. A missing function or tracepoint is listed as skipped. */
 static bool prog_loads(struct klt_tracer *t, const struct klt_prog_desc *d,
@@ -80,6 +107,8 @@ static bool prog_loads(struct klt_tracer *t, const struct klt_prog_desc *d,
 {
 	bool user = t->opts.user != NULL, load = false;
 
+	if (d->kvm && !t->kvm_at_start && !user)
+		return defer(t, d);
 	switch (d->type) {
 	case KLT_PT_KPROBE_KVM:
 	case KLT_PT_KRETPROBE_KVM:
@@ -122,6 +151,13 @@ int klt_configure_autoload(struct klt_tracer *t, const struct btf *vmlinux,
 		n++;
 	if (n != klt_nprog_descs)
 		return -EPROTO;
+	t->kvm_at_start = klt_path_exists("/sys/module/kvm");
+	free(t->deferred);
+	t->deferred = calloc(klt_nprog_descs, 1);
+	t->ndeferred = 0;
+	t->waiting[0] = '\0';
+	if (!t->deferred)
+		return -ENOMEM;
 	for (size_t i = 0; i < klt_nprog_descs; i++) {
 		const struct klt_prog_desc *d = &klt_prog_descs[i];
 		p = klt_prog_of(t->skel, d);
@@ -302,13 +338,42 @@ int klt_attach_kernel(struct klt_tracer *t)
 			const struct klt_prog_desc *d = &klt_prog_descs[i];
 
 			if (is_uprobe(d) || !bpf_program__autoload(klt_prog_of(t->skel, d)) ||
-			    d->undoes != (pass == 0))
+			    d->undoes != (pass == 0) || t->deferred[i])
 				continue;
 			err = attach_one(t, d, &hooks);
 			if (err)
 				return err;
 		}
 	return (int)hooks;
+}
+
+void klt_attach_late(struct klt_tracer *t)
+{
+	size_t hooks = 0;
+
+	if (!t->ndeferred || !klt_path_exists("/sys/module/kvm"))
+		return;
+	t->waiting[0] = '\0';
+	/* undo programs first, as at start */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < klt_nprog_descs; i++) {
+			const struct klt_prog_desc *d = &klt_prog_descs[i];
+			bool present;
+
+			if (!t->deferred[i] || d->undoes != (pass == 0))
+				continue;
+			t->deferred[i] = 0;
+			present = d->type == KLT_PT_KPROBE_KVM || d->type == KLT_PT_KRETPROBE_KVM ?
+					  module_has(t->ksyms, "kvm", d->fn) :
+					  klt_symtab_by_name(t->ksyms, d->fn, KLT_SYM_FUNC) != NULL;
+			if (present)
+				attach_one(t, d, &hooks); /* listed as attached or skipped */
+			else if (klt_prog_is_entry(d))
+				note(t->skipped, sizeof(t->skipped), d->fn);
+		}
+	t->ndeferred = 0;
+	klt_watch_locks(t); /* kvm_lock, kvm_usage_lock: in the module */
+	klt_load_layouts_late(t);
 }
 
 static bool wanted(const struct klt_tracer *t, const char *name)

@@ -186,7 +186,8 @@ int klt_tracer_start(const struct klt_tracer_opts *o, const struct klt_tracer_cb
 	t->ksyms = klt_symtab_new();
 	t->emitted = klt_symtab_new();
 	t->stack_seen = calloc(STACK_IDS + USTACK_IDS, 1);
-	if (!t->ksyms || !t->emitted || !t->stack_seen) {
+	t->stack_site = calloc(STACK_IDS, sizeof(*t->stack_site));
+	if (!t->ksyms || !t->emitted || !t->stack_seen || !t->stack_site) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -268,6 +269,11 @@ const char *klt_tracer_skipped(const struct klt_tracer *t)
 	return t->skipped;
 }
 
+const char *klt_tracer_waiting(const struct klt_tracer *t)
+{
+	return t->waiting;
+}
+
 void klt_tracer_user_snapshot(struct klt_tracer *t, pid_t pid)
 {
 	klt_usym_snapshot(t->usym, pid);
@@ -278,6 +284,7 @@ int klt_tracer_poll(struct klt_tracer *t, int timeout_ms)
 	int n;
 
 	klt_usym_refresh(t->usym); /* maps of traced processes while they live */
+	klt_module_check(t);	   /* even when no record arrives */
 	n = ring_buffer__poll(t->rb, timeout_ms);
 
 	/* records below the wakeup threshold (rb_wake_bytes) do not wake us: take them now */
@@ -356,7 +363,9 @@ void klt_tracer_stop(struct klt_tracer *t)
 	klt_symtab_free(t->ksyms);
 	klt_symtab_free(t->emitted);
 	klt_usym_free(t->usym);
+	free(t->deferred);
 	free(t->stack_seen);
+	free(t->stack_site);
 	for (size_t i = 0; i < KLT_OBJ_MAX; i++)
 		free(t->objs[i].locks);
 	free(t);

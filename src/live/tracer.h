@@ -79,6 +79,8 @@ const char *klt_tracer_reason(const struct klt_tracer *t);
 /* Hooks attached and skipped, one comma-separated line each (for the summary). */
 const char *klt_tracer_attached(const struct klt_tracer *t);
 const char *klt_tracer_skipped(const struct klt_tracer *t);
+/* Hooks in the kvm module still waiting for it to load (attached when it does). */
+const char *klt_tracer_waiting(const struct klt_tracer *t);
 /* Poll the ring buffer for up to timeout_ms (records under the BPF side's wakeup threshold are
  * collected when it times out); returns events handled or -errno. */
 int klt_tracer_poll(struct klt_tracer *t, int timeout_ms);

@@ -45,7 +45,8 @@ struct klt_tracer {
 	struct klt_usym *usym;	    /* user-space symbolizer (--user) */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
-	uint8_t *stack_seen;	    /* STACK_IDS flags */
+	uint8_t *stack_seen;	    /* STACK_IDS + USTACK_IDS flags: handed to the recording */
+	uint64_t *stack_site;	    /* STACK_IDS: first frame outside lock functions (0: none) */
 	struct {
 		int32_t bpf_id;
 		uint64_t ip;
@@ -56,6 +57,10 @@ struct klt_tracer {
 	char skipped[4096];
 	int err;		    /* first callback error */
 	uint64_t module_loads;	    /* BPF's module_loads when ksyms was read */
+	bool kvm_at_start;	    /* the kvm module was loaded when the tracer started */
+	uint8_t *deferred;	    /* per klt_prog_descs[]: loaded, attached when kvm loads */
+	size_t ndeferred;
+	char waiting[1024];	    /* hooks waiting for the kvm module (entry programs) */
 	struct obj_layout objs[KLT_OBJ_MAX]; /* locks inside struct kvm / kvm_vcpu, from BTF */
 };
 
@@ -74,11 +79,16 @@ int klt_load_ksyms(struct klt_symtab *st, const char *symbols, char *msg, size_t
 int klt_configure_autoload(struct klt_tracer *t, const struct btf *vmlinux, const struct btf *kvm);
 int klt_attach_user(struct klt_tracer *t, char *msg, size_t msglen);
 int klt_attach_kernel(struct klt_tracer *t); /* hooks attached (not tracepoints) or -errno */
+/* After a module load: attach the kvm module's hooks that waited for it (kprobes), watch its
+ * locks, name the locks inside its objects. */
+void klt_attach_late(struct klt_tracer *t);
 void klt_watch_locks(struct klt_tracer *t);
 
 /* decode.c */
 void klt_load_layouts(struct klt_tracer *t, const struct btf *vmlinux, const struct btf *kvm);
 void klt_reload_ksyms(struct klt_tracer *t);
+void klt_module_check(struct klt_tracer *t);
+void klt_load_layouts_late(struct klt_tracer *t);
 int klt_handle_record(void *ctx, void *data, size_t size); /* ring_buffer__new callback */
 
 #endif
