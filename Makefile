@@ -188,9 +188,34 @@ $(OUTPUT)/bench/klt-empty: bench/klt-empty.c $(OUTPUT)/bench/empty.skel.h $(OUTP
 	$(Q)$(CC) $(CPPFLAGS) $(INC_live) -I$(OUTPUT)/bench $(CFLAGS) $< $(OUTPUT)/obj/live/tracer_usym.o $(OUTPUT)/libklt.a \
 		$(LDLIBS_TOOL) -o $@
 
+# bench/handler-cost.sh: the lock handlers in raw_tp programs run by BPF_PROG_TEST_RUN, built
+# against bpf/ and against the headers of HC_OLD (the handlers before lock initializers).
+HC_OLD := f54dd36
+$(OUTPUT)/bench/handler-cost.bpf.o: bench/handler-cost.bpf.c bpf/state.bpf.h bpf/lockops.bpf.h \
+		include/klt_abi.h $(VMLINUX_H) | $(OUTPUT)
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/hc-old/%.bpf.h:
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,GIT,$@ from $(HC_OLD))
+	$(Q)git show $(HC_OLD):bpf/$*.bpf.h > $@
+
+$(OUTPUT)/bench/handler-cost-old.bpf.o: bench/handler-cost.bpf.c $(OUTPUT)/bench/hc-old/state.bpf.h \
+		$(OUTPUT)/bench/hc-old/lockops.bpf.h include/klt_abi.h $(VMLINUX_H)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -I$(OUTPUT)/bench/hc-old -DKLT_HC_OLD $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/handler-cost: bench/handler-cost.c | $(OUTPUT)
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -lbpf -lelf -o $@
+
 bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/engine.sh
 	$(Q)bash bench/bpf-cost.sh
+	$(Q)bash bench/handler-cost.sh
 	$(Q)bash bench/overhead.sh
 	$(Q)bash bench/userspace.sh
 	$(Q)bash bench/storm.sh
