@@ -154,7 +154,8 @@ enum klt_pm_phase {
  *   EDGE:          the BPF side saw `held` held while `lock` was acquired, for the first time.
  *                  lock/kind/mode/ip/stack_id describe the new acquisition; the held lock is
  *                  aux0 | (u64)aux1 << 32, its stack id aux2, its mode and kind in flags
- *                  (KLT_F_HELD_MODE / KLT_F_HELD_KIND). The live tracer sends only such
+ *                  (KLT_F_HELD_MODE / KLT_F_HELD_KIND), its call site in aux3 (kernel
+ *                  text, low 32 bits; 0: unknown). The live tracer sends only such
  *                  first sightings (plus full events for watched locks), so per-task held
  *                  stacks are kept in BPF and edges need not be re-derived in userspace.
  *
@@ -210,7 +211,10 @@ struct klt_event {
 	__u32 aux0;
 	__u32 aux1;
 	__s32 aux2;
-	__u32 pad;	 /* zero */
+	__u32 aux3;	 /* EDGE: the held lock's call site, low 32 bits of a kernel text
+			  * address (its high 32 bits are all ones); 0 if unknown or not kernel.
+			  * Zero in every other event (it was "pad" before: recordings without
+			  * it read as unknown). */
 	char comm[KLT_COMM_LEN];
 };
 

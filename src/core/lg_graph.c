@@ -87,13 +87,20 @@ void lg_graph_add_node(struct graph *g)
 	g->nn++;
 }
 
+/* Most locks have one or two neighbours: start at 2 (a malloc minimum chunk), not 16. */
 static int nadj_reserve(struct nadj *a)
 {
-	size_t cap = a->cap;
+	uint32_t ncap;
+	uint32_t *nv;
 
-	if (klt_vec_reserve((void **)&a->v, &cap, (size_t)a->n + 1, sizeof(*a->v)))
+	if (a->n < a->cap)
+		return 0;
+	ncap = a->cap ? a->cap * 2 : 2;
+	nv = realloc(a->v, ncap * sizeof(*nv));
+	if (!nv)
 		return -ENOMEM;
-	a->cap = (uint32_t)cap;
+	a->v = nv;
+	a->cap = ncap;
 	return 0;
 }
 

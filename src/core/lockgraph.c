@@ -510,7 +510,10 @@ static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 	h.cpu = ev->cpu;
 	if (h.addr == ev->lock)
 		return 0; /* recursion on one instance: not an order */
-	err = lock_get(e, h.addr, KLT_F_HELD_KIND(ev->flags), 0, &h.ref);
+	/* the held lock's call site (kernel text, aux3) gives it the call-site class a first
+	 * acquisition would; 0 (unknown, older recordings): a class of its own */
+	h.ip = ev->aux3 ? 0xffffffff00000000ull | ev->aux3 : 0;
+	err = lock_get(e, h.addr, KLT_F_HELD_KIND(ev->flags), h.ip, &h.ref);
 	if (!err)
 		err = lock_get(e, ev->lock, ev->kind, ev->ip, &lk);
 	if (err)

@@ -57,7 +57,7 @@ struct op_desc {
 
 #define OP_LIST "lock, attempt, acquired, unlock, trylock, trylock-fail, srcu-read-lock, " \
 	"srcu-read-unlock, synchronize-srcu, cpuhp-enter, cpuhp-exit, pm-begin, pm-end, " \
-	"contend-begin, contend-end, exit, edge, func-enter, func-exit, ev-N"
+	"contend-begin, contend-end, exit, edge, func-enter, func-exit, init, ev-N"
 #define KIND_LIST "mutex, rwsem, percpu-rwsem, spinlock, srcu, pthread-mutex, pthread-rwlock"
 #define NUM_HINT "decimal or 0x-prefixed hex"
 

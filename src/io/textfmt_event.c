@@ -50,27 +50,27 @@ static const char *keys_for(const struct op_desc *op)
 {
 	switch (op->cls) {
 	case OPC_CPUHP_ENTER:
-		return "cb, hpcpu, state, idx, at, stack, pid, cpu, flags, aux0, aux1, aux2";
+		return "cb, hpcpu, state, idx, at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3";
 	case OPC_CPUHP_EXIT:
-		return "hpcpu, state, ret, at, stack, pid, cpu, flags, aux0, aux1, aux2";
+		return "hpcpu, state, ret, at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3";
 	case OPC_PM:
-		return "val, at, stack, pid, cpu, flags, aux0, aux1, aux2";
+		return "val, at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3";
 	case OPC_FUNC:
 		if (op->type == KLT_EV_FUNC_EXIT)
 			return "ret, at, stack, pid, cpu, flags, aux0, aux1";
-		return "at, stack, pid, cpu, flags, aux0, aux1, aux2";
+		return "at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3";
 	case OPC_RAW:
-		return "at, stack, pid, cpu, flags, aux0, aux1, aux2, kind, mode, lock";
+		return "at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3, kind, mode, lock";
 	}
 	if (op->type == KLT_EV_CONTEND_BEGIN)
-		return "flags, mode, at, stack, pid, cpu, evflags, aux1, aux2";
+		return "flags, mode, at, stack, pid, cpu, evflags, aux1, aux2, aux3";
 	if (op->type == KLT_EV_CONTEND_END)
 		return "ret, mode, at, stack, pid, cpu, flags, aux0, aux1";
 	if (op->type == KLT_EV_EDGE)
-		return "held, held-kind, held-mode, held-stack, mode, at, stack, pid, cpu, flags";
+		return "held, held-kind, held-mode, held-stack, held-at, mode, at, stack, pid, cpu, flags";
 	if (op->type == KLT_EV_LOCK_INIT)
 		return "key, name, stack, pid, cpu, flags";
-	return "mode, at, stack, pid, cpu, flags, aux0, aux1, aux2";
+	return "mode, at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3";
 }
 
 /* MODE: write, read, rread or a number up to max. */
@@ -146,6 +146,19 @@ static int edge_key(struct parser *p, const struct op_desc *op, const struct tok
 			return err;
 		ev->flags &= ~(0xfu << KLT_F_HELD_MODE_SHIFT);
 		ev->flags |= (uint32_t)x << KLT_F_HELD_MODE_SHIFT;
+		return 0;
+	}
+	if (tx_tok_is(key, "held-at")) {
+		/* a kernel text address: its low 32 bits (aux3) */
+		uint64_t a;
+
+		err = tx_parse_frame(p, v, vlen, vcol, &a);
+		if (err)
+			return err;
+		if (a >> 32 != 0xffffffffu)
+			return tx_perr(p, vcol, "held-at must be kernel text (0xffffffff........), got "
+				       "0x%llx", (unsigned long long)a);
+		ev->aux3 = (uint32_t)a;
 		return 0;
 	}
 	if (tx_tok_is(key, "held-stack")) {
@@ -298,6 +311,8 @@ static int event_key(struct parser *p, const struct op_desc *op, const struct to
 		return tx_num_u32(p, v, vlen, vcol, "aux1", &ev->aux1);
 	if (tx_tok_is(&key, "aux2"))
 		return tx_num_s32(p, v, vlen, vcol, "aux2", &ev->aux2);
+	if (tx_tok_is(&key, "aux3"))
+		return tx_num_u32(p, v, vlen, vcol, "aux3", &ev->aux3);
 	return op_key(p, op, &key, v, vlen, vcol, ev);
 }
 

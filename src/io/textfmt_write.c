@@ -124,7 +124,7 @@ static void put_info(FILE *f, const char *key, const char *v, size_t max)
 
 /* Which fields of an event the operation's own syntax has written; the rest go as keys. */
 struct written {
-	bool aux0, aux1, aux2, lock, ip;
+	bool aux0, aux1, aux2, aux3, lock, ip;
 	uint32_t flags; /* the flags not written yet */
 };
 
@@ -168,6 +168,11 @@ static void put_lock_args(FILE *f, struct klt_trace *t, const struct ambig *a,
 			fprintf(f, " held-mode=%u", hm);
 		if (e->aux2 != KLT_NO_STACK)
 			fprintf(f, " held-stack=#%d", e->aux2);
+		if (e->aux3) {
+			fputs(" held-at=", f);
+			put_frame(f, t, a, 0xffffffff00000000ull | e->aux3);
+			w->aux3 = true;
+		}
 		w->flags &= ~(0xffu << KLT_F_HELD_KIND_SHIFT | 0xfu << KLT_F_HELD_MODE_SHIFT);
 		w->aux0 = w->aux1 = w->aux2 = true;
 	}
@@ -253,6 +258,8 @@ static void put_keys(FILE *f, struct klt_trace *t, const struct ambig *a, const 
 		fprintf(f, " aux1=%u", e->aux1);
 	if (!w->aux2 && e->aux2)
 		fprintf(f, " aux2=%d", e->aux2);
+	if (!w->aux3 && e->aux3)
+		fprintf(f, " aux3=%u", e->aux3);
 }
 
 static void put_event(FILE *f, struct klt_trace *t, const struct ambig *a,

@@ -82,7 +82,7 @@ static inline void encode_event(uint8_t *p, const struct klt_event *e)
 	put32(p + 48, e->aux0);
 	put32(p + 52, e->aux1);
 	put32(p + 56, (uint32_t)e->aux2);
-	put32(p + 60, e->pad);
+	put32(p + 60, e->aux3);
 	memcpy(p + 64, e->comm, KLT_COMM_LEN);
 }
 
@@ -102,7 +102,7 @@ static inline void decode_event(const uint8_t *p, struct klt_event *e)
 	e->aux0 = get32(p + 48);
 	e->aux1 = get32(p + 52);
 	e->aux2 = (int32_t)get32(p + 56);
-	e->pad = get32(p + 60);
+	e->aux3 = get32(p + 60);
 	memcpy(e->comm, p + 64, KLT_COMM_LEN);
 }
 

@@ -329,6 +329,7 @@ static int decode_lock_op(struct klt_tracer *t, struct klt_event *ev)
 static int decode_record(struct klt_tracer *t, struct klt_event *ev, const char *class_name)
 {
 	const char *name;
+	uint64_t hsite = 0;
 	int32_t hid;
 	int err = 0;
 
@@ -347,8 +348,11 @@ static int decode_record(struct klt_tracer *t, struct klt_event *ev, const char 
 		 * a synthetic id when a user call site is spliced in) */
 		hid = ev->aux2;
 		err = emit_lock(t, ev->pid, ev->aux0 | (uint64_t)ev->aux1 << 32);
-		err = err ?: emit_stack(t, ev->pid, &hid, 0, NULL);
+		err = err ?: emit_stack(t, ev->pid, &hid, 0, &hsite);
 		ev->aux2 = hid;
+		/* the held lock's call site, so it gets a call-site class like any other (a kernel
+		 * text address: its low 32 bits) */
+		ev->aux3 = hsite >> 32 == 0xffffffffu ? (uint32_t)hsite : 0;
 		return err ?: decode_lock_op(t, ev);
 	case KLT_EV_PM_BEGIN:
 	case KLT_EV_PM_END:

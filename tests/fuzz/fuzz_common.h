@@ -43,10 +43,10 @@ static inline void fuzz_show_diff(const char *what, const char *a, size_t al, co
 static inline void fuzz_show_event(const char *tag, const struct klt_event *e)
 {
 	fprintf(stderr, "%s: type=%u kind=%u mode=%u cpu=%u ts=%llu pid=%u tid=%u lock=0x%llx ip=0x%llx "
-		"stack_id=%d flags=0x%x aux0=%u aux1=%u aux2=%d pad=%u comm=%.16s\n", tag, e->type,
+		"stack_id=%d flags=0x%x aux0=%u aux1=%u aux2=%d aux3=%u comm=%.16s\n", tag, e->type,
 		e->kind, e->mode, e->cpu, (unsigned long long)e->ts, e->pid, e->tid,
 		(unsigned long long)e->lock, (unsigned long long)e->ip, e->stack_id, e->flags, e->aux0,
-		e->aux1, e->aux2, e->pad, e->comm);
+		e->aux1, e->aux2, e->aux3, e->comm);
 }
 #endif
 

@@ -12,7 +12,7 @@
  *  - what was loaded (0 or KLT_TRUNCATED) is written with klt_trace_write_file() and re-read:
  *    the re-read returns 0 (clean END) and gives the same info, symbols, stacks, events, counters;
  *  - the loaded trace converts to text (klt_text_write), that text parses, and gives back the same
- *    events (comm past its first NUL and pad normalized, docs/text-format.md "Limits"), stacks
+ *    events (comm past its first NUL normalized, docs/text-format.md "Limits"), stacks
  *    and symbols. Set KLT_FUZZ_NO_TEXT=1 to skip this step.
  * A custom mutator keeps chunk CRCs valid most of the time (see below).
  */
@@ -185,15 +185,14 @@ static int known_text_issue(const struct klt_trace *t)
 }
 
 /*
- * The text form carries comm only up to its first NUL and not the reserved pad field: compare
- * binary events with those normalized (NUL-padded comm, pad 0), as the docs define them.
+ * The text form carries comm only up to its first NUL: compare binary events with it
+ * normalized (NUL-padded comm), as the docs define them.
  */
 static void normalize(struct klt_event *e)
 {
 	size_t n = strnlen(e->comm, KLT_COMM_LEN);
 
 	memset(e->comm + n, 0, KLT_COMM_LEN - n);
-	e->pad = 0;
 }
 
 /* Binary -> text -> parse: every event the text form can express comes back identical. */

@@ -158,7 +158,7 @@ static void test_every_op(void **state)
 	assert_int_equal(e[22].aux2, -2);
 	assert_int_equal(e[22].flags, 0x10);
 	for (i = 0; i < t.nevents; i++)
-		assert_int_equal(e[i].pad, 0);
+		assert_int_equal(e[i].aux3, 0);
 	klt_trace_free(&t);
 }
 
@@ -296,7 +296,7 @@ static void test_errors(void **state)
 		     "scn.txt:1:3: unknown operation 'lok' (expected lock, attempt, acquired, "
 		     "unlock, trylock, trylock-fail, srcu-read-lock, srcu-read-unlock, "
 		     "synchronize-srcu, cpuhp-enter, cpuhp-exit, pm-begin, pm-end, contend-begin, "
-		     "contend-end, exit, edge, func-enter, func-exit, ev-N)");
+		     "contend-end, exit, edge, func-enter, func-exit, init, ev-N)");
 	expect_error("1 lock\n",
 		     "scn.txt:1:7: missing lock after 'lock' (expected NAME, 0xADDR or CLASS@0xADDR)");
 	expect_error("1 unlock at=foo\n",
@@ -329,13 +329,13 @@ static void test_errors(void **state)
 		     "scn.txt:1:2: missing operation (expected lock, attempt, acquired, unlock, "
 		     "trylock, trylock-fail, srcu-read-lock, srcu-read-unlock, synchronize-srcu, "
 		     "cpuhp-enter, cpuhp-exit, pm-begin, pm-end, contend-begin, contend-end, exit, edge, "
-		     "func-enter, func-exit, ev-N)");
+		     "func-enter, func-exit, init, ev-N)");
 	expect_error("1 unlock a bogus=1\n",
 		     "scn.txt:1:12: unknown key 'bogus' for 'unlock' (expected mode, at, stack, "
-		     "pid, cpu, flags, aux0, aux1, aux2)");
+		     "pid, cpu, flags, aux0, aux1, aux2, aux3)");
 	expect_error("1 exit stray\n",
 		     "scn.txt:1:8: unexpected 'stray' after 'exit' (expected key=value: at, stack, "
-		     "pid, cpu, flags, aux0, aux1, aux2, kind, mode, lock)");
+		     "pid, cpu, flags, aux0, aux1, aux2, aux3, kind, mode, lock)");
 	expect_error("1 func-enter\n",
 		     "scn.txt:1:13: missing function after 'func-enter' (expected 0xADDR, SYMBOL or "
 		     "SYMBOL+0xOFF)");
