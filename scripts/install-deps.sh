@@ -22,6 +22,7 @@ PKGS=(
 	chromium nodejs                # export tests: speedscope (npm, below) rendered headless
 	libbpf-tools                   # bench/overhead.sh: klockstat (perf lock: linux-perf above), the tools compared
 	valgrind bpfcc-tools           # bench/userspace.sh: Helgrind and bcc's deadlock-bpfcc to compare
+	stress-ng iproute2             # tests/vm-precision.t: the real workload (guests see the host's /)
 )
 # npm ships with some nodejs builds; Debian's nodejs needs its npm package
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)

@@ -8,7 +8,7 @@
 #                                the cache and unpack them with dpkg-deb -x (never installed)
 #   vm.sh initramfs {6.1|6.12}   build the busybox initramfs (9p + overlay modules) for that kernel
 #   vm.sh module {6.1|6.12}      build tests/vm/module (klt_testmod.ko) against the matching headers
-#   vm.sh workloads              build the C workloads (kvmloop, lockload) into build/vm/bin
+#   vm.sh workloads              build the C workloads (kvmloop, lockload, kvmfd, kvmhold) into build/vm/bin
 #   vm.sh info {6.1|6.12}        print KEY=VALUE facts (KVER, VMLINUZ, MODDIR, HEADERS, ...)
 #   vm.sh run [--kernel 6.1|6.12|BZIMAGE] [--modules DIR] [--timeout S] [--smp N] [--mem SIZE]
 #             [--quiet] -- CMD...
