@@ -40,6 +40,20 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def dom_items(out):
+    out = re.sub(r"<style.*?</style>", "", out, flags=re.S)
+    items = [html.unescape(x).strip() for x in re.split(r"<[^>]+>", out)]
+    return [x for x in items if x]
+
+
+def table_rows(out):
+    items = dom_items(out)
+    if "Symbol Name" not in items:
+        return []
+    rows = items[items.index("Symbol Name") + 1:]
+    return [rows[i:i + 3] for i in range(0, len(rows) - 2, 3)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("profile")
@@ -64,8 +78,7 @@ def main():
         url = "http://127.0.0.1:%d/speedscope/index.html#profileURL=/%s&view=%s" % (
             srv.server_address[1], name, a.view)
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--user-data-dir=" + os.path.join(d, "profile"), "--window-size=" + a.size,
-               "--virtual-time-budget=15000"]
+               "--user-data-dir=" + os.path.join(d, "profile"), "--window-size=" + a.size]
         if a.screenshot:
             cmd.append("--screenshot=" + os.path.abspath(a.screenshot))
         else:
@@ -73,9 +86,10 @@ def main():
         # Chromium dumps the DOM when its virtual-time budget runs out; on a loaded machine the
         # profile may not have been fetched and rendered by then: try again (up to 3 times)
         out = ""
-        for _ in range(3):
+        for attempt in range(3):
+            budget = "--virtual-time-budget=%d" % (15000 << attempt)  # 15, 30, 60 s
             try:
-                r = subprocess.run(cmd + ["--enable-logging=stderr", "--v=0", url],
+                r = subprocess.run(cmd + [budget, "--enable-logging=stderr", "--v=0", url],
                                    capture_output=True, text=True, timeout=90)
             except subprocess.TimeoutExpired:
                 print("speedscope-view: chromium did not finish within 90 s", file=sys.stderr)
@@ -84,23 +98,26 @@ def main():
             if os.environ.get("SPEEDSCOPE_DEBUG"):
                 print("\n".join(l for l in r.stderr.splitlines() if "CONSOLE" in l),
                       file=sys.stderr)
-            if a.screenshot or "Symbol Name" in out or a.view != "sandwich":
+            # the sandwich table is complete once rows follow its header: a header alone means the
+            # budget ran out mid-render (seen on a loaded CI machine); try again
+            if a.screenshot or a.view != "sandwich" or len(table_rows(out)) > 0:
                 break
         srv.shutdown()
     if a.screenshot:
         return 0
-    out = re.sub(r"<style.*?</style>", "", out, flags=re.S)
-    items = [html.unescape(x).strip() for x in re.split(r"<[^>]+>", out)]
-    items = [x for x in items if x]
+    items = dom_items(out)
     failed = any("Something went wrong" in x for x in items)
-    if a.table and "Symbol Name" in items:
-        rows = items[items.index("Symbol Name") + 1:]
-        for i in range(0, len(rows) - 2, 3):
-            total, self_, name = (re.sub(r" \([^)]*\)$", "", x) for x in rows[i:i + 3])
+    rows = table_rows(out)
+    if a.table and rows:
+        for row in rows:
+            total, self_, name = (re.sub(r" \([^)]*\)$", "", x) for x in row)
             print("%s\t%s\t%s" % (name, total, self_))
     else:
         print("\n".join(items))
-    return 1 if failed or ("Symbol Name" not in items and a.view == "sandwich") else 0
+    if a.view == "sandwich" and not rows:
+        print("speedscope-view: the sandwich table has no rows after 3 tries", file=sys.stderr)
+        failed = True
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
