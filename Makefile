@@ -129,6 +129,16 @@ $(ASAN_DIR)/kvmlocktrace: $(ASAN_TOOL_OBJS) $(ASAN_DIR)/libklt.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ $(LDLIBS_TOOL) -o $@
 
+# tests/bpf-handlers.t: the lock handlers in raw_tp programs, their records checked (root).
+$(OUTPUT)/tests/bpf-handlers.bpf.o: tests/bpf/handlers.bpf.c tests/bpf/handlers-test.h \
+		bpf/state.bpf.h bpf/lockops.bpf.h include/klt_abi.h $(VMLINUX_H) | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bpf -c $< -o $@
+
+$(OUTPUT)/tests/bpf-handlers: tests/bpf/handlers.c tests/bpf/handlers-test.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $< -lbpf -lelf -o $@
+
 # Driver of the perf.data writer for tests/perfdata.t (plain and ASan builds).
 $(OUTPUT)/tests/pd-write: tests/perfdata/pd-write.c $(OUTPUT)/libklt.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -139,7 +149,8 @@ $(ASAN_DIR)/tests/pd-write: tests/perfdata/pd-write.c $(ASAN_DIR)/libklt.a | $(A
 	$(Q)$(CC) $(CPPFLAGS) $(INC_render) $(CFLAGS) -O1 $(ASAN_FLAGS) $< $(ASAN_DIR)/libklt.a $(LDLIBS_CORE) -o $@
 
 tests-build: $(OUTPUT)/kvmlocktrace $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/kvmlocktrace \
-	$(OUTPUT)/bench/klt-gen $(OUTPUT)/tests/pd-write $(ASAN_DIR)/tests/pd-write
+	$(OUTPUT)/bench/klt-gen $(OUTPUT)/tests/pd-write $(ASAN_DIR)/tests/pd-write \
+	$(OUTPUT)/tests/bpf-handlers $(OUTPUT)/tests/bpf-handlers.bpf.o
 
 # Build one unit test binary by name: make unit T=test_symtab
 unit: $(OUTPUT)/tests/$(T)

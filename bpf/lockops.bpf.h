@@ -184,8 +184,10 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 			e->mode = op == OP_SYNC ? KLT_MODE_WRITE : mode;
 			e->ip = ip;
 			e->stack_id = stack_id;
-			e->aux0 = (__u32)key.held;
-			e->aux1 = (__u32)(key.held >> 32);
+			/* the held lock's address, never key.held (an instance or class hash):
+			 * the engine names instances by address and LOCK_INIT */
+			e->aux0 = (__u32)st->held[i].lock;
+			e->aux1 = (__u32)(st->held[i].lock >> 32);
 			e->aux2 = st->held[i].stack_id;
 			e->flags = ((__u32)st->held[i].mode << KLT_F_HELD_MODE_SHIFT) |
 				   ((__u32)st->held[i].kind << KLT_F_HELD_KIND_SHIFT) |

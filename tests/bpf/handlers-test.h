@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The fake locks and classes tests/bpf/handlers.bpf.c and tests/bpf/handlers.c share. */
+#ifndef KLT_HANDLERS_TEST_H
+#define KLT_HANDLERS_TEST_H
+
+#define HT_LOCK_A 0xffff888100000000ull
+#define HT_LOCK_B (HT_LOCK_A + 0x100)
+#define HT_LOCK_C (HT_LOCK_A + 0x1000)
+#define HT_LOCK_D (HT_LOCK_A + 0x1100)
+#define HT_LOCK_F (HT_LOCK_A + 0x2000)
+#define HT_LOCK_G (HT_LOCK_A + 0x2100)
+#define HT_LOCK_H (HT_LOCK_A + 0x3000)
+#define HT_KEY_C 0xffffffff83000000ull
+#define HT_KEY_D 0xffffffff83000010ull
+#define HT_NAME_C "&t->c"
+#define HT_NAME_D "&t->d"
+
+#endif

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The tracer's lock handlers (bpf/state.bpf.h, bpf/lockops.bpf.h) in raw_tp programs that
+ * tests/bpf/handlers.c runs with BPF_PROG_TEST_RUN and whose ring buffer records it checks: the
+ * records fentry/kprobe programs send on a real kernel, on a host that refuses those attach
+ * types. Each program is one scenario of acquisitions by the test's own task; the lock
+ * addresses are fake (the handlers only hash and compare them), the class name strings are
+ * real kernel memory (this object's .rodata map), so announce() reads them as it reads a
+ * kernel's.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "klt_abi.h"
+#include "handlers-test.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define MAX_HELD 16
+
+/* bpf/klt.bpf.c's knobs, fixed: everything in scope (--all), no task filtered */
+const volatile __u32 targ_tgid = 0;
+const volatile __u32 self_tgid = 0;
+const volatile bool trace_all = true;
+const volatile __u64 cpu_hotplug_lock_addr = 0;
+const volatile bool full_events = false;
+const volatile __u64 rb_wake_bytes = 0;
+
+#include "state.bpf.h"
+#include "lockops.bpf.h"
+
+/* the class names, as __mutex_init()'s callers pass them: string literals in kernel memory */
+const char name_c[] = HT_NAME_C;
+const char name_d[] = HT_NAME_D;
+/* their addresses, read back as numbers (ht_setup) */
+__u64 name_c_addr, name_d_addr;
+
+/* Out of line, so the verifier checks each once (as bench/handler-cost.bpf.c explains). */
+__noinline int ht_acquire(struct bpf_raw_tracepoint_args *ctx, __u64 lock)
+{
+	acq_enter(ctx, lock, KLT_LK_MUTEX, KLT_MODE_WRITE, IP_NONE, OP_BLOCK, false);
+	return acq_exit(0, OP_BLOCK);
+}
+
+__noinline int ht_release(__u64 lock)
+{
+	return rel(lock, KLT_LK_MUTEX, false);
+}
+
+static __always_inline int round2(struct bpf_raw_tracepoint_args *ctx, __u64 a, __u64 b)
+{
+	ht_acquire(ctx, a);
+	ht_acquire(ctx, b);
+	ht_release(b);
+	ht_release(a);
+	return 0;
+}
+
+/* __mutex_init() of C, F, H (class C) and D (class D); G too, in class C */
+SEC("raw_tp/ht_setup")
+int ht_setup(void *ctx)
+{
+	__u64 nc, nd;
+
+	/* stored and read back: the verifier allows no arithmetic (the handlers hash the name)
+	 * on a map value pointer, but a value read from a map is a plain number */
+	name_c_addr = (__u64)name_c;
+	name_d_addr = (__u64)name_d;
+	nc = *(volatile __u64 *)&name_c_addr;
+	nd = *(volatile __u64 *)&name_d_addr;
+	lock_init(HT_LOCK_C, nc, HT_KEY_C, KLT_LK_MUTEX);
+	lock_init(HT_LOCK_D, nd, HT_KEY_D, KLT_LK_MUTEX);
+	lock_init(HT_LOCK_F, nc, HT_KEY_C, KLT_LK_MUTEX);
+	lock_init(HT_LOCK_G, nc, HT_KEY_C, KLT_LK_MUTEX);
+	lock_init(HT_LOCK_H, nc, HT_KEY_C, KLT_LK_MUTEX);
+	return 0;
+}
+
+/* A -> B: never initialized while tracing (identity = address) */
+SEC("raw_tp/ht_known")
+int ht_known(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_LOCK_A, HT_LOCK_B);
+}
+
+/* C -> D: two init-site classes */
+SEC("raw_tp/ht_init")
+int ht_init(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_LOCK_C, HT_LOCK_D);
+}
+
+/* F -> G: two instances of one class (nesting inside a class: instance keys) */
+SEC("raw_tp/ht_same")
+int ht_same(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_LOCK_F, HT_LOCK_G);
+}
+
+/* H -> D: another instance of class C before class D: the class pair is known */
+SEC("raw_tp/ht_pair")
+int ht_pair(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_LOCK_H, HT_LOCK_D);
+}
+
+/* C again while C is held (recursion on one instance: no order) */
+SEC("raw_tp/ht_recurse")
+int ht_recurse(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_LOCK_C, HT_LOCK_C);
+}
+
+/* C re-initialized (a new instance at the same address), then C -> A */
+SEC("raw_tp/ht_reinit")
+int ht_reinit(struct bpf_raw_tracepoint_args *ctx)
+{
+	lock_init(HT_LOCK_C, *(volatile __u64 *)&name_c_addr, HT_KEY_C, KLT_LK_MUTEX);
+	return round2(ctx, HT_LOCK_C, HT_LOCK_A);
+}

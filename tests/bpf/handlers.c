@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bpf-handlers OBJ: TAP checks of the records the lock handlers send (tests/bpf/handlers.bpf.c,
+ * run with BPF_PROG_TEST_RUN): every EDGE names its held lock by address, a lock initialized
+ * while tracing is announced (LOCK_INIT, its class name the first time) before the first EDGE
+ * that uses it, one record per class pair of init-site classes, one per instance pair inside a
+ * class, none for recursion, a re-initialized lock is a new instance. Needs root (BPF).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "klt_abi.h"
+#include "handlers-test.h"
+
+#define MAX_REC 64
+
+struct rec {
+	struct klt_event ev;
+	int named; /* a LOCK_INIT with its class name appended */
+	char name[KLT_CLASS_NAME_LEN];
+};
+
+static struct rec recs[MAX_REC];
+static int nrec, ntest, nfail;
+static struct bpf_object *obj;
+static struct ring_buffer *rb;
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct rec *r;
+
+	(void)ctx;
+	if (nrec >= MAX_REC || size < sizeof(struct klt_event))
+		return 0;
+	r = &recs[nrec++];
+	memset(r, 0, sizeof(*r));
+	memcpy(&r->ev, data, sizeof(r->ev));
+	if (size >= sizeof(r->ev) + KLT_CLASS_NAME_LEN) {
+		r->named = 1;
+		memcpy(r->name, (const char *)data + sizeof(r->ev), KLT_CLASS_NAME_LEN);
+		r->name[KLT_CLASS_NAME_LEN - 1] = 0;
+	}
+	return 0;
+}
+
+static void check(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %d - ", cond ? "ok" : "not ok", ++ntest);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	nfail += !cond;
+}
+
+static void diag_records(void)
+{
+	for (int i = 0; i < nrec; i++) {
+		const struct klt_event *e = &recs[i].ev;
+
+		printf("#   record %d: type %u lock %#llx held %#llx key %#llx ip %#llx%s%s\n", i,
+		       e->type, (unsigned long long)e->lock,
+		       (unsigned long long)(e->aux0 | (__u64)e->aux1 << 32),
+		       (unsigned long long)(e->aux0 | (__u64)e->aux1 << 32),
+		       (unsigned long long)e->ip, recs[i].named ? " name " : "", recs[i].name);
+	}
+}
+
+/* Run one scenario program; its records land in recs[0..nrec). */
+static int run(const char *prog)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(obj, prog);
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	nrec = 0;
+	if (!p || bpf_prog_test_run_opts(bpf_program__fd(p), &o)) {
+		printf("#   %s: test run failed: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	ring_buffer__consume(rb);
+	return 0;
+}
+
+static __u64 held_of(const struct klt_event *e)
+{
+	return e->aux0 | (__u64)e->aux1 << 32;
+}
+
+/* index of the first record of type with lock, -1 if none */
+static int find(__u16 type, __u64 lock)
+{
+	for (int i = 0; i < nrec; i++)
+		if (recs[i].ev.type == type && recs[i].ev.lock == lock)
+			return i;
+	return -1;
+}
+
+static int count(__u16 type)
+{
+	int n = 0;
+
+	for (int i = 0; i < nrec; i++)
+		n += recs[i].ev.type == type;
+	return n;
+}
+
+/* An EDGE lock <- held, after the LOCK_INITs of both ends where they were initialized. */
+static void check_edge(const char *what, __u64 lock, __u64 held, int inits_before)
+{
+	int e = find(KLT_EV_EDGE, lock);
+
+	check(e >= 0 && held_of(&recs[e].ev) == held,
+	      "%s: EDGE lock %#llx, held lock %#llx by address (got %#llx)", what,
+	      (unsigned long long)lock, (unsigned long long)held,
+	      e >= 0 ? (unsigned long long)held_of(&recs[e].ev) : 0ull);
+	if (!inits_before)
+		return;
+	int il = find(KLT_EV_LOCK_INIT, lock), ih = find(KLT_EV_LOCK_INIT, held);
+
+	check(e >= 0 && il >= 0 && ih >= 0 && il < e && ih < e,
+	      "%s: both ends announced by LOCK_INIT before the EDGE (records %d, %d, edge %d)", what,
+	      il, ih, e);
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_map *events;
+	__u64 name_c = 0;
+	int i;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bpf-handlers OBJ.bpf.o\n");
+		return 2;
+	}
+	if (!getenv("KLT_BPF_DEBUG"))
+		libbpf_set_print(NULL);
+	obj = bpf_object__open_file(argv[1], NULL);
+	if (!obj || bpf_object__load(obj)) {
+		printf("1..1\nnot ok 1 - %s: open/load failed (%s; needs root)\n", argv[1],
+		       strerror(errno));
+		return 1;
+	}
+	events = bpf_object__find_map_by_name(obj, "events");
+	rb = events ? ring_buffer__new(bpf_map__fd(events), on_record, NULL, NULL) : NULL;
+	if (!rb || run("ht_setup")) {
+		printf("1..1\nnot ok 1 - ring buffer or setup failed\n");
+		return 1;
+	}
+	check(nrec == 0, "initializers send nothing by themselves (%d records)", nrec);
+
+	/* A -> B: plain addresses */
+	run("ht_known");
+	check(nrec == 1 && recs[0].ev.type == KLT_EV_EDGE, "A -> B: one record, an EDGE (%d)", nrec);
+	check_edge("A -> B", HT_LOCK_B, HT_LOCK_A, 0);
+	if (nrec)
+		check(held_of(&recs[0].ev) == HT_LOCK_A && recs[0].ev.lock == HT_LOCK_B,
+		      "A -> B: held A, lock B");
+	run("ht_known");
+	check(nrec == 0, "A -> B again: nothing (%d records)", nrec);
+
+	/* C -> D: init-site classes, announced before the edge with their names */
+	run("ht_init");
+	check(count(KLT_EV_EDGE) == 1 && count(KLT_EV_LOCK_INIT) == 2,
+	      "C -> D: one EDGE and two LOCK_INIT (%d records)", nrec);
+	check_edge("C -> D", HT_LOCK_D, HT_LOCK_C, 1);
+	/* ip: the name string's kernel address (this object's .rodata) */
+	i = find(KLT_EV_LOCK_INIT, HT_LOCK_C);
+	if (i >= 0)
+		name_c = recs[i].ev.ip;
+	check(i >= 0 && name_c >= 0xffff800000000000ull && recs[i].named &&
+		      !strcmp(recs[i].name, HT_NAME_C) && recs[i].ev.kind == KLT_LK_MUTEX &&
+		      (recs[i].ev.aux0 | (__u64)recs[i].ev.aux1 << 32) == HT_KEY_C,
+	      "C's LOCK_INIT: mutex, key %#llx, name string at %#llx reads '%s'", HT_KEY_C,
+	      (unsigned long long)name_c, HT_NAME_C);
+	i = find(KLT_EV_LOCK_INIT, HT_LOCK_D);
+	check(i >= 0 && recs[i].ev.ip != name_c && recs[i].named && !strcmp(recs[i].name, HT_NAME_D),
+	      "D's LOCK_INIT: its own name string, '%s'", HT_NAME_D);
+	if (nfail)
+		diag_records();
+	run("ht_init");
+	check(nrec == 0, "C -> D again: nothing (%d records)", nrec);
+
+	/* F -> G, one class: instance pair; the class name was sent with C: not again */
+	run("ht_same");
+	check(count(KLT_EV_EDGE) == 1 && count(KLT_EV_LOCK_INIT) == 2,
+	      "F -> G (one class): one EDGE and two LOCK_INIT (%d records)", nrec);
+	check_edge("F -> G", HT_LOCK_G, HT_LOCK_F, 1);
+	i = find(KLT_EV_LOCK_INIT, HT_LOCK_F);
+	check(i >= 0 && name_c && recs[i].ev.ip == name_c && !recs[i].named,
+	      "F's LOCK_INIT: class C's name string, its text not sent again");
+
+	/* H -> D: class pair (C, D) known: no record at all */
+	run("ht_pair");
+	check(nrec == 0, "H -> D: the class pair of C -> D is known: nothing (%d records)", nrec);
+
+	/* C while C is held */
+	run("ht_recurse");
+	check(count(KLT_EV_EDGE) == 0, "C -> C (one instance): no EDGE (%d records)", nrec);
+
+	/* C initialized again: a new instance, announced again */
+	run("ht_reinit");
+	check(count(KLT_EV_LOCK_INIT) == 1 && find(KLT_EV_LOCK_INIT, HT_LOCK_C) >= 0,
+	      "C re-initialized: announced again (%d records)", nrec);
+	check_edge("C (new instance) -> A", HT_LOCK_A, HT_LOCK_C, 0);
+	if (nfail)
+		diag_records();
+
+	printf("1..%d\n", ntest);
+	ring_buffer__free(rb);
+	bpf_object__close(obj);
+	return nfail ? 1 : 0;
+}
