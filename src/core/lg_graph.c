@@ -16,6 +16,25 @@
 
 static void topo_insert(struct graph *g, uint32_t ei);
 
+/*
+ * Grow a zero-filled array from `old` to `size` bytes. calloc() of a large block maps fresh
+ * zero pages that cost no memory until written; realloc() and a memset() of the new part
+ * would make the whole doubled capacity resident (a node array at 2^20 capacity with 600,000
+ * locks: 40% of it never used).
+ */
+static int grow_zeroed(void **p, size_t old, size_t size)
+{
+	void *np = calloc(1, size);
+
+	if (!np)
+		return -ENOMEM;
+	if (old)
+		memcpy(np, *p, old);
+	free(*p);
+	*p = np;
+	return 0;
+}
+
 int lg_graph_reserve_node(struct graph *g)
 {
 	size_t ncap, s2, s4, p2;
@@ -32,12 +51,9 @@ int lg_graph_reserve_node(struct graph *g)
 	if (!p)
 		return -ENOMEM;
 	g->first_out = p;
-	p = realloc(g->mark, s4 * sizeof(uint32_t));
-	if (!p)
+	/* the epoch marks must not match stale garbage: zeroed */
+	if (grow_zeroed((void **)&g->mark, g->capn * 4 * sizeof(uint32_t), s4 * sizeof(uint32_t)))
 		return -ENOMEM;
-	g->mark = p;
-	/* the epoch marks must not match stale garbage */
-	memset(g->mark + g->capn * 4, 0, (s4 - g->capn * 4) * sizeof(uint32_t));
 #define GROW(field, cnt)                                             \
 	do {                                                         \
 		p = realloc(g->field, (cnt) * sizeof(uint32_t));     \
@@ -62,16 +78,9 @@ int lg_graph_reserve_node(struct graph *g)
 	if (!p)
 		return -ENOMEM;
 	g->tk = p;
-	p = realloc(g->succ, ncap * sizeof(*g->succ));
-	if (!p)
+	if (grow_zeroed((void **)&g->succ, g->capn * sizeof(*g->succ), ncap * sizeof(*g->succ)) ||
+	    grow_zeroed((void **)&g->pred, g->capn * sizeof(*g->pred), ncap * sizeof(*g->pred)))
 		return -ENOMEM;
-	g->succ = p;
-	memset(g->succ + g->capn, 0, (ncap - g->capn) * sizeof(*g->succ));
-	p = realloc(g->pred, ncap * sizeof(*g->pred));
-	if (!p)
-		return -ENOMEM;
-	g->pred = p;
-	memset(g->pred + g->capn, 0, (ncap - g->capn) * sizeof(*g->pred));
 	g->capn = ncap;
 	return 0;
 }
@@ -87,19 +96,28 @@ void lg_graph_add_node(struct graph *g)
 	g->nn++;
 }
 
-/* Most locks have one or two neighbours: start at 2 (a malloc minimum chunk), not 16. */
+/* Room for one more neighbour: inline first, then a heap array doubled from 2 * inline. */
 static int nadj_reserve(struct nadj *a)
 {
 	uint32_t ncap;
 	uint32_t *nv;
 
-	if (a->n < a->cap)
+	if (a->n < (a->cap ? a->cap : NADJ_INLINE))
 		return 0;
-	ncap = a->cap ? a->cap * 2 : 2;
-	nv = realloc(a->v, ncap * sizeof(*nv));
+	if (!a->cap) {
+		nv = malloc(2 * NADJ_INLINE * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		memcpy(nv, a->u.in, sizeof(a->u.in));
+		a->u.heap = nv;
+		a->cap = 2 * NADJ_INLINE;
+		return 0;
+	}
+	ncap = a->cap * 2;
+	nv = realloc(a->u.heap, ncap * sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
-	a->v = nv;
+	a->u.heap = nv;
 	a->cap = ncap;
 	return 0;
 }
@@ -136,8 +154,8 @@ uint32_t lg_graph_add_edge(struct graph *g, uint32_t from, uint32_t to, uint8_t 
 	g->l[idx].nguard = 0; /* the caller fills g->gs[idx] */
 	g->l[idx].next_out = g->first_out[from];
 	g->first_out[from] = idx;
-	g->succ[from].v[g->succ[from].n++] = to;
-	g->pred[to].v[g->pred[to].n++] = from;
+	nadj_v(&g->succ[from])[g->succ[from].n++] = to;
+	nadj_v(&g->pred[to])[g->pred[to].n++] = from;
 	klt_hmap_put(&g->map, ekey(from, to), 0, idx);
 	topo_insert(g, idx);
 	return idx;
@@ -149,9 +167,11 @@ void lg_graph_free(struct graph *g)
 	free(g->l);
 	free(g->gs);
 	klt_hmap_free(&g->map);
-	for (size_t i = 0; i < g->capn; i++) {
-		free(g->succ[i].v);
-		free(g->pred[i].v);
+	for (size_t i = 0; i < g->nn; i++) {
+		if (g->succ[i].cap)
+			free(g->succ[i].u.heap);
+		if (g->pred[i].cap)
+			free(g->pred[i].u.heap);
 	}
 	free(g->succ);
 	free(g->pred);
@@ -257,7 +277,7 @@ static void topo_insert(struct graph *g, uint32_t ei)
 		fk[nf++] = (uint64_t)g->ord[x] << 32 | x;
 		for (y = x; y != NIL; y = g->mnext[y]) {
 			for (e2 = 0; e2 < g->succ[y].n; e2++) {
-				uint32_t w = g->comp[g->succ[y].v[e2]];
+				uint32_t w = g->comp[nadj_v(&g->succ[y])[e2]];
 
 				if (w != x && g->mark[w * 2] != ep && g->ord[w] <= ub) {
 					g->mark[w * 2] = ep;
@@ -274,7 +294,7 @@ static void topo_insert(struct graph *g, uint32_t ei)
 		bk[nb++] = (uint64_t)g->ord[x] << 32 | x;
 		for (y = x; y != NIL; y = g->mnext[y]) {
 			for (e2 = 0; e2 < g->pred[y].n; e2++) {
-				uint32_t w = g->comp[g->pred[y].v[e2]];
+				uint32_t w = g->comp[nadj_v(&g->pred[y])[e2]];
 
 				if (w != x && g->mark[w * 2 + 1] != ep && g->ord[w] >= lb) {
 					g->mark[w * 2 + 1] = ep;

@@ -81,11 +81,25 @@ struct elink {
 	uint8_t nguard;	   /* guard candidates left in graph.gs[edge] (0: unguarded, for good) */
 };
 
-/* Neighbour node ids of one node, contiguous so re-ordering walks them without cache misses. */
+/*
+ * Neighbour node ids of one node, contiguous so re-ordering walks them without cache misses.
+ * Most locks have one or two neighbours: up to NADJ_INLINE of them live in the struct itself
+ * (cap 0: inline), more in a heap array (cap > NADJ_INLINE). A storm of fresh lock pairs then
+ * costs no allocation per lock (it was two 32-byte malloc chunks each).
+ */
+#define NADJ_INLINE 2
 struct nadj {
-	uint32_t *v;
+	union {
+		uint32_t *heap;
+		uint32_t in[NADJ_INLINE];
+	} u;
 	uint32_t n, cap;
 };
+
+static inline uint32_t *nadj_v(struct nadj *a)
+{
+	return a->cap ? a->u.heap : a->u.in;
+}
 
 /* One level of the graph (instances or classes) with its search scratch space. */
 struct graph {
