@@ -49,7 +49,7 @@ for k in $kernels; do
 			ok "$k $mode: recorded the workload in $mode mode"
 		else nok "$k $mode: recording failed"; show "$log" 15; fi
 		el=$(sed -n 's/^elapsed //p' "$log")
-		load=$(grep '^precision-load:' "$log" | tail -1)
+		load=$(grep '^precision-load: stress-ng status' "$log" | tail -1)
 		echo "# $k $mode: ${el:-?} s traced; $load"
 		echo "# $k $mode: $(grep -E '^(events|locks|drops):' "$log" | tr '\n' ' ')"
 		hp=$(sed -n 's/.* \([0-9]*\) hotplug cycles.*/\1/p' <<<"$load")
@@ -57,7 +57,8 @@ for k in $kernels; do
 		if [ "${el:-0}" -ge "$secs" ] && grep -q "stress-ng status 0" <<<"$load" &&
 		   [ "${hp:-0}" -ge 2 ] && [ "${vms:-0}" -gt 0 ]; then
 			ok "$k $mode: the workload ran ${el} s: stress-ng, $vms VMs, $hp CPU hotplug cycles"
-		else nok "$k $mode: workload incomplete (${el:-?} s; $load)"; fi
+		else nok "$k $mode: workload incomplete (${el:-?} s; ${load:-no precision-load summary})"
+			sed -n '/^precision-load: stress-ng log:/,$p' "$log" | head -n 27 | quote; fi
 		# the kvm module loaded after the tracer started: its hooks attached then
 		# (the hotplug callback is kvm_online_cpu since 6.3, kvm_starting_cpu before)
 		if grep -qE "^hooks attached:.* kvm_arch_init_vm(,|$)" "$log" &&
