@@ -13,7 +13,7 @@ static __always_inline int acq_exit(long ret, enum op op);
  * after it in the ring buffer (records are read in reservation order); the loser of the race
  * discards its record. Out of line: the edge loop calls it at two sites.
  */
-static __noinline int announce(__u64 lock)
+__noinline int announce(__u64 lock)
 {
 	struct lock_info *li = bpf_map_lookup_elem(&lockinfo, &lock);
 	struct klt_init_rec *r;
@@ -101,6 +101,45 @@ static __always_inline __u64 call_site(void *ctx, enum ipsrc src)
 enum nest_state { NEST_NONE, NEST_TAKING, NEST_HELD };
 
 /*
+ * Is held[i] -> this acquisition a new edge? Claims it in the edge cache: 1 new (send it), 0
+ * known, not an order (recursion on one instance) or refused by the cache (counted, and
+ * st->edge_miss set: a flag in memory, not a register the verifier follows). A
+ * global function: the verifier checks it once, not once per held lock and path of every
+ * acquisition program (inlined, the edge-key choice between class pair and instance pair made
+ * those 2.8x the instructions processed; see bpf/README or docs/performance.md).
+ */
+__noinline int edge_new(struct task_state *st, __u32 i, __u64 id, __u64 li_cls, __u8 mode)
+{
+	struct edge_key key;
+	struct held *h;
+	__u64 one = 1;
+
+	if (!st || i >= MAX_HELD)
+		return 0;
+	h = &st->held[i];
+	if (h->id == id)
+		return 0; /* recursion on the same instance: not an order */
+	if (li_cls && h->cls && h->cls != li_cls) {
+		/* two init-site classes: one record per class pair and modes */
+		key.held = h->cls;
+		key.lock = chain_next(li_cls, (__u64)h->mode << 8 | mode);
+	} else {
+		key.held = h->id;
+		key.lock = id;
+	}
+	if (bpf_map_lookup_elem(&edges, &key))
+		return 0; /* known: nothing to do (no count: keep the hot path lean) */
+	if (!bpf_map_update_elem(&edges, &key, &one, BPF_NOEXIST))
+		return 1;
+	/* -EEXIST: another CPU won the race; anything else: map full */
+	if (bpf_map_lookup_elem(&edges, &key))
+		return 0;
+	__sync_fetch_and_add(&cnt_edge_map_full, 1);
+	st->edge_miss = 1; /* the chain is not all known: look again next time */
+	return 0;
+}
+
+/*
  * Acquisition entry. Adds held -> lock edges (new ones are sent with one stack capture) and
  * remembers the acquisition so the exit can push it. Trylocks only remember. About 100 lines,
  * kept as one: the scope filter, the edge walk and the events share the stack id and call site
@@ -112,9 +151,9 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
 	struct lock_info *li;
-	bool is_watched, new_edge = false, all_known = true;
+	bool is_watched, new_edge = false;
 	__s32 stack_id = KLT_NO_STACK;
-	__u64 ip = 0, chain = 0, id;
+	__u64 ip = 0, chain = 0, id, cls;
 	__u32 depth;
 
 	if (!lock || task_filtered(task))
@@ -134,46 +173,32 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	/* no activity count here: it would cost a map lookup on every in-scope acquisition */
 	depth = st->depth;
 	/* the instance: a lock initialized while tracing has an identity of its own */
+	/* read once into scalars: a maybe-NULL pointer kept live to the end doubles the paths
+	 * the verifier walks through the rest of this function */
 	li = user ? NULL : bpf_map_lookup_elem(&lockinfo, &lock);
-	id = li ? li->id : lock;
+	id = lock;
+	cls = 0;
+	if (li) {
+		id = li->id;
+		cls = li->cls;
+	}
 	chain = chain_next(chain_top(st, depth), id);
 	if (op != OP_TRY && depth && chain_cache[chain & (CHAIN_SLOTS - 1)] != chain) {
+		st->edge_miss = 0;
 		for (int i = 0; i < MAX_HELD; i++) {
-			struct edge_key key;
-			__u64 one = 1, *cnt;
-
 			if (i >= depth)
 				break;
-			if (st->held[i].id == id)
-				continue; /* recursion on the same instance: not an order */
-			if (li && st->held[i].cls && st->held[i].cls != li->cls) {
-				/* two init-site classes: one record per class pair and modes */
-				key.held = st->held[i].cls;
-				key.lock = chain_next(li->cls, (__u64)st->held[i].mode << 8 | mode);
-			} else {
-				key.held = st->held[i].id;
-				key.lock = id;
-			}
-			cnt = bpf_map_lookup_elem(&edges, &key);
-			if (cnt)
-				continue; /* known: nothing to do (no count: keep the hot path lean) */
-			if (bpf_map_update_elem(&edges, &key, &one, BPF_NOEXIST)) {
-				/* -EEXIST: another CPU won the race; anything else: map full */
-				if (!bpf_map_lookup_elem(&edges, &key)) {
-					__sync_fetch_and_add(&cnt_edge_map_full, 1);
-					all_known = false; /* try again next time */
-				}
+			if (!edge_new(st, i, id, cls, mode))
 				continue;
-			}
 			if (!new_edge) {
 				new_edge = true;
 				stack_id = capture_stack(ctx, user);
 				ip = call_site(ctx, ipsrc);
-				if (li && !li->announced)
-					announce(lock);
+				announce(lock);
 			}
-			if (st->held[i].id != st->held[i].lock)
-				announce(st->held[i].lock);
+			/* unconditional: a branch here costs the verifier more than the lookup
+			 * costs a new edge (announce() returns for a lock never initialized) */
+			announce(st->held[i].lock);
 			act_inc(ACT_NEW_EDGES);
 			struct klt_event *e = ev_reserve(KLT_EV_EDGE);
 
@@ -194,7 +219,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 				   (user ? KLT_F_USER : 0);
 			ev_submit(e);
 		}
-		if (all_known)
+		if (!st->edge_miss)
 			chain_cache[chain & (CHAIN_SLOTS - 1)] = chain;
 	}
 	if (is_watched || st->in_cpuhp || full_events) {
@@ -213,7 +238,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 		return 0;
 	st->pend_lock = lock;
 	st->pend_id = id;
-	st->pend_cls = li ? li->cls : 0;
+	st->pend_cls = cls;
 	st->pend_ip = ip;
 	st->pend_stack = stack_id;
 	st->pend_mode = mode;
@@ -227,7 +252,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	return 0;
 push:
 	st->pend_valid = 0;
-	held_push(st, lock, id, li ? li->cls : 0, chain, stack_id, mode, kind, is_watched, 0);
+	held_push(st, lock, id, cls, chain, stack_id, mode, kind, is_watched, 0);
 	return 0;
 }
 

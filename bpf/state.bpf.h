@@ -19,6 +19,7 @@ struct task_state {
 	__u32 in_cpuhp;	 /* inside a cpuhp callback (nesting count) */
 	__u32 cpuhp_atomic;
 	__u32 nest;	 /* enum nest_state: inside mm_take_all_locks() .. mm_drop_all_locks() */
+	__u32 edge_miss; /* acq_enter: the edge cache refused one of this chain's edges */
 	/* blocking acquire in progress (entry seen, exit not yet) */
 	__u64 pend_lock;
 	__u64 pend_id;
