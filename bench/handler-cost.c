@@ -110,19 +110,50 @@ static void print_state(const char *label, struct bpf_object *obj)
 	printf("\n");
 }
 
+#define VLOG_SIZE (1 << 20)
+
+/*
+ * Load, with the verifier's statistics (log level 4) of each program printed: the
+ * instructions it processed to accept the handlers, which is what a tracer's start-up costs
+ * per program on the traced kernel (and, under QEMU's TCG, seconds).
+ */
 static struct bpf_object *load(const char *path)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *p;
+	char *logs[MAX_SC * 2] = {};
+	int n = 0;
 
 	if (!obj) {
 		fprintf(stderr, "handler-cost: %s: cannot open: %s\n", path, strerror(errno));
 		return NULL;
 	}
+	bpf_object__for_each_program(p, obj) {
+		if (n >= MAX_SC * 2 || !(logs[n] = calloc(1, VLOG_SIZE)))
+			break;
+		bpf_program__set_log_level(p, 4);
+		bpf_program__set_log_buf(p, logs[n++], VLOG_SIZE);
+	}
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "handler-cost: %s: load failed (verifier log above; needs root)\n",
 			path);
 		bpf_object__close(obj);
+		for (int i = 0; i < n; i++)
+			free(logs[i]);
 		return NULL;
+	}
+	n = 0;
+	bpf_object__for_each_program(p, obj) {
+		char *st = logs[n] ? strstr(logs[n], "processed ") : NULL, *nl;
+
+		if (st && (nl = strchr(st, '\n')))
+			*nl = '\0';
+		if (st && strcmp(bpf_program__name(p), "hc_empty"))
+			printf("verifier %s %-14s %s\n", strstr(path, "old") ? "old" : "new",
+			       bpf_program__name(p), st);
+		free(logs[n++]);
+		if (n >= MAX_SC * 2)
+			break;
 	}
 	return obj;
 }

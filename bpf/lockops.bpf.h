@@ -106,7 +106,7 @@ enum nest_state { NEST_NONE, NEST_TAKING, NEST_HELD };
  * st->edge_miss set: a flag in memory, not a register the verifier follows). A
  * global function: the verifier checks it once, not once per held lock and path of every
  * acquisition program (inlined, the edge-key choice between class pair and instance pair made
- * those 2.8x the instructions processed; see bpf/README or docs/performance.md).
+ * those 2.8x the instructions processed; docs/performance.md, "Verifier cost").
  */
 __noinline int edge_new(struct task_state *st, __u32 i, __u64 id, __u64 li_cls, __u8 mode)
 {
