@@ -499,6 +499,15 @@ static const struct elf_file *gen_file(const struct maps_gen *g, uint64_t addr)
 	return NULL;
 }
 
+/* Some mapping of the reading, file or anonymous, holds addr. */
+static bool gen_covers(const struct maps_gen *g, uint64_t addr)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (addr >= g->v[i].start && addr < g->v[i].end)
+			return true;
+	return false;
+}
+
 int klt_usym_resolve(struct klt_usym *u, pid_t pid, uint64_t addr, bool data, struct klt_sym *out)
 {
 	struct proc_maps *pm;
@@ -510,8 +519,13 @@ int klt_usym_resolve(struct klt_usym *u, pid_t pid, uint64_t addr, bool data, st
 	if (!pm)
 		return -ENOENT;
 	for (int attempt = 0; attempt < 2 && !ef; attempt++) {
+		/* mapped since the last reading (dlopen)? Not if the newest reading maps it already
+		 * without a file: a heap lock. Re-reading /proc/PID/maps for every heap lock made
+		 * the consumer the bottleneck of a user-lock storm (ring buffer drops). */
+		if (attempt && pm->ngen && gen_covers(&pm->gen[pm->ngen - 1], addr))
+			break;
 		if (attempt)
-			proc_read(u, pm); /* mapped since the last reading (dlopen)? */
+			proc_read(u, pm);
 		/* newest reading first; older ones name what was unmapped since */
 		for (size_t k = pm->ngen; k-- > 0 && !ef;)
 			if ((ef = gen_file(&pm->gen[k], addr)))
