@@ -114,6 +114,8 @@ __noinline int edge_new(struct task_state *st, __u32 i, __u64 id, __u64 li_cls, 
 	struct held *h;
 	__u64 one = 1;
 
+	__u32 depth, g = MAX_HELD;
+
 	if (!st || i >= MAX_HELD)
 		return 0;
 	h = &st->held[i];
@@ -127,6 +129,23 @@ __noinline int edge_new(struct task_state *st, __u32 i, __u64 id, __u64 li_cls, 
 		key.held = h->id;
 		key.lock = id;
 	}
+	/* the guard candidate: the outermost other lock held exclusively (a sleeping lock in
+	 * WRITE mode), as the engine takes from full lock events; part of the key, so the pair
+	 * seen under another guard or none is sent again and the engine intersects */
+	depth = st->depth;
+	for (__u32 j = 0; j < MAX_HELD; j++) {
+		if (j >= depth)
+			break;
+		if (j == i || st->held[j].id == id || st->held[j].mode != KLT_MODE_WRITE ||
+		    (st->held[j].kind != KLT_LK_MUTEX && st->held[j].kind != KLT_LK_RWSEM &&
+		     st->held[j].kind != KLT_LK_PERCPU_RWSEM))
+			continue;
+		g = j;
+		break;
+	}
+	st->edge_guard = g;
+	if (g < MAX_HELD)
+		key.lock = chain_next(key.lock, st->held[g].id);
 	if (bpf_map_lookup_elem(&edges, &key))
 		return 0; /* known: nothing to do (no count: keep the hot path lean) */
 	if (!bpf_map_update_elem(&edges, &key, &one, BPF_NOEXIST))
@@ -136,6 +155,34 @@ __noinline int edge_new(struct task_state *st, __u32 i, __u64 id, __u64 li_cls, 
 		return 0;
 	__sync_fetch_and_add(&cnt_edge_map_full, 1);
 	st->edge_miss = 1; /* the chain is not all known: look again next time */
+	return 0;
+}
+
+/*
+ * EDGE_GUARD before the EDGE held[i] -> lock, if edge_new() found a guard (klt_abi.h). Global,
+ * as edge_new(): checked once by the verifier.
+ */
+__noinline int edge_guard_send(struct task_state *st, __u32 i, __u64 lock)
+{
+	struct klt_event *e;
+	__u32 g;
+
+	if (!st || i >= MAX_HELD)
+		return 0;
+	g = st->edge_guard;
+	if (g >= MAX_HELD)
+		return 0;
+	announce(st->held[g].lock);
+	e = ev_reserve(KLT_EV_EDGE_GUARD);
+	if (!e)
+		return 0;
+	e->lock = st->held[g].lock;
+	e->kind = st->held[g].kind;
+	e->mode = st->held[g].mode;
+	e->ip = lock;
+	e->aux0 = (__u32)st->held[i].lock;
+	e->aux1 = (__u32)(st->held[i].lock >> 32);
+	ev_submit(e);
 	return 0;
 }
 
@@ -199,6 +246,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 			/* unconditional: a branch here costs the verifier more than the lookup
 			 * costs a new edge (announce() returns for a lock never initialized) */
 			announce(st->held[i].lock);
+			edge_guard_send(st, i, lock);
 			act_inc(ACT_NEW_EDGES);
 			struct klt_event *e = ev_reserve(KLT_EV_EDGE);
 

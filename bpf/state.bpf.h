@@ -20,6 +20,7 @@ struct task_state {
 	__u32 cpuhp_atomic;
 	__u32 nest;	 /* enum nest_state: inside mm_take_all_locks() .. mm_drop_all_locks() */
 	__u32 edge_miss; /* acq_enter: the edge cache refused one of this chain's edges */
+	__u32 edge_guard; /* edge_new(): held[] index of the new edge's guard, MAX_HELD if none */
 	/* blocking acquire in progress (entry seen, exit not yet) */
 	__u64 pend_lock;
 	__u64 pend_id;

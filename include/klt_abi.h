@@ -53,6 +53,7 @@ enum klt_ev_type {
 	KLT_EV_FUNC_ENTER = 17,	  /* a hooked KVM function was entered: lock = its address */
 	KLT_EV_FUNC_EXIT = 18,	  /* ... returned: lock = its address, aux2 = return value */
 	KLT_EV_LOCK_INIT = 19,	  /* a lock was (re)initialized: a new instance (see below) */
+	KLT_EV_EDGE_GUARD = 20,	  /* a guard candidate of this task's next EDGE (see below) */
 	KLT_EV_MAX
 };
 
@@ -185,6 +186,15 @@ enum klt_pm_phase {
  *                  by nothing after that: userspace names the string's address once (a
  *                  KLT_SYM_CLASS symbol)
  *   CPUHP_*, CONTEND_*, TASK_EXIT: as recorded
+ */
+/*
+ * EDGE_GUARD (recorded as sent): lock = a lock the task held exclusively (WRITE) when it made
+ * the new dependency of its next EDGE record, other than the EDGE's two ends; kind, mode its
+ * own; aux0 | aux1 << 32 = that EDGE's held lock; ip = the EDGE's lock. It comes right before
+ * the EDGE of the same task (other tasks' records may come between). The engine takes it as
+ * the edge's guard candidate (docs/engine.md, "Guard locks"): the BPF side keys its edge cache
+ * by the guard too, so a sighting under another guard, or none, is sent again and the
+ * candidate set shrinks as it does with full lock events.
  */
 /* Length of the class name that may follow a LOCK_INIT ring-buffer record (with its NUL). */
 #define KLT_CLASS_NAME_LEN 64

@@ -47,6 +47,10 @@ struct task {
 	uint64_t cb;
 	uint32_t cb_cpu, cb_state;
 	int32_t cb_idx;
+	/* EDGE_GUARD: the guard candidate of this task's next EDGE, which must name (held, lock) */
+	bool guard_valid;
+	struct klt_held guard; /* ref, addr, mode of the guard lock */
+	uint64_t guard_held, guard_lock;
 };
 
 struct ilock {

@@ -498,6 +498,7 @@ static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 {
 	uint8_t mode = ev->mode < KLT_MODE_MAX ? ev->mode : KLT_MODE_WRITE;
 	struct klt_held h;
+	struct task *t;
 	uint32_t lk;
 	int err;
 
@@ -518,7 +519,38 @@ static int edge_event(struct lg_engine *e, const struct klt_event *ev)
 		err = lock_get(e, ev->lock, ev->kind, ev->ip, &lk);
 	if (err)
 		return err;
-	return add_dep(e, &h, lk, mode, ev, NULL, 0); /* held set unknown: no guard */
+	/* the EDGE_GUARD just before it from this task: the held set is that one lock; without
+	 * one the held set is unknown and the edge has no guard candidate */
+	t = task_get(e, ev, false, &err);
+	if (t && t->guard_valid) {
+		t->guard_valid = false;
+		if (t->guard_held == h.addr && t->guard_lock == ev->lock && t->guard.ref != lk &&
+		    t->guard.ref != h.ref)
+			return add_dep(e, &h, lk, mode, ev, &t->guard, 1);
+	}
+	return add_dep(e, &h, lk, mode, ev, NULL, 0);
+}
+
+/* KLT_EV_EDGE_GUARD: remembered for the task's next EDGE (klt_abi.h). */
+static int guard_event(struct lg_engine *e, const struct klt_event *ev)
+{
+	struct task *t;
+	int err;
+
+	t = task_get(e, ev, true, &err);
+	if (!t)
+		return err;
+	memset(&t->guard, 0, sizeof(t->guard));
+	t->guard.addr = ev->lock;
+	t->guard.mode = ev->mode < KLT_MODE_MAX ? ev->mode : KLT_MODE_WRITE;
+	t->guard.stack = KLT_NO_STACK;
+	err = lock_get(e, ev->lock, ev->kind, 0, &t->guard.ref);
+	if (err)
+		return err;
+	t->guard_held = ev->aux0 | (uint64_t)ev->aux1 << 32;
+	t->guard_lock = ev->ip;
+	t->guard_valid = true;
+	return 0;
 }
 
 /*
@@ -577,6 +609,8 @@ int lg_feed(struct lg_engine *e, const struct klt_event *ev)
 		return edge_event(e, ev);
 	case KLT_EV_LOCK_INIT:
 		return init_event(e, ev);
+	case KLT_EV_EDGE_GUARD:
+		return guard_event(e, ev);
 	case KLT_EV_PM_BEGIN:
 		return pm_begin(e, ev);
 	case KLT_EV_TASK_EXIT:

@@ -145,6 +145,7 @@ static const char *const ev_names[KLT_EV_MAX] = {
 	[KLT_EV_FUNC_ENTER] = "func-enter",
 	[KLT_EV_FUNC_EXIT] = "func-exit",
 	[KLT_EV_LOCK_INIT] = "init",
+	[KLT_EV_EDGE_GUARD] = "guard",
 };
 
 static const char *const kind_names[KLT_LK_MAX] = {

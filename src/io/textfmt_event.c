@@ -70,6 +70,8 @@ static const char *keys_for(const struct op_desc *op)
 		return "held, held-kind, held-mode, held-stack, held-at, mode, at, stack, pid, cpu, flags";
 	if (op->type == KLT_EV_LOCK_INIT)
 		return "key, name, stack, pid, cpu, flags";
+	if (op->type == KLT_EV_EDGE_GUARD)
+		return "held, new, mode, stack, pid, cpu, flags";
 	return "mode, at, stack, pid, cpu, flags, aux0, aux1, aux2, aux3";
 }
 
@@ -226,6 +228,28 @@ static int op_key(struct parser *p, const struct op_desc *op, const struct tok *
 		return tx_num_s32(p, v, vlen, vcol, "ret", &ev->aux2);
 	if (op->type == KLT_EV_EDGE && op->cls == OPC_LOCK)
 		return edge_key(p, op, key, v, vlen, vcol, ev);
+	if (op->type == KLT_EV_EDGE_GUARD && op->cls == OPC_LOCK &&
+	    (tx_tok_is(key, "held") || tx_tok_is(key, "new"))) {
+		/* the EDGE it belongs to: its held lock (aux0 | aux1 << 32) and its lock (ip) */
+		struct tok tk = { v, vlen, vcol };
+		bool held = tx_tok_is(key, "held");
+		uint64_t a;
+
+		if (!vlen)
+			return tx_perr(p, vcol, held ? "missing lock after 'held=' (expected NAME, "
+				       "0xADDR or CLASS@0xADDR)" : "missing lock after 'new=' (expected "
+				       "NAME, 0xADDR or CLASS@0xADDR)");
+		err = tx_parse_lock(p, &tk, &a);
+		if (err)
+			return err;
+		if (held) {
+			ev->aux0 = (uint32_t)a;
+			ev->aux1 = (uint32_t)(a >> 32);
+		} else {
+			ev->ip = a;
+		}
+		return 0;
+	}
 	if (op->type == KLT_EV_LOCK_INIT && op->cls == OPC_LOCK && tx_tok_is(key, "key")) {
 		/* the init site's class key */
 		uint64_t a;

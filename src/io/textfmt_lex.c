@@ -31,6 +31,7 @@ static const struct op_desc ops[] = {
 	{ "func-enter", KLT_EV_FUNC_ENTER, OPC_FUNC, 0, KLT_MODE_WRITE },
 	{ "func-exit", KLT_EV_FUNC_EXIT, OPC_FUNC, 0, KLT_MODE_WRITE },
 	{ "init", KLT_EV_LOCK_INIT, OPC_LOCK, 0, KLT_MODE_WRITE },
+	{ "guard", KLT_EV_EDGE_GUARD, OPC_LOCK, 0, KLT_MODE_WRITE },
 };
 
 #define NOPS (sizeof(ops) / sizeof(ops[0]))

@@ -153,6 +153,12 @@ static void put_lock_args(FILE *f, struct klt_trace *t, const struct ambig *a,
 			put_lock(f, t, a, e->ip);
 			w->ip = true;
 		}
+	} else if (e->type == KLT_EV_EDGE_GUARD) {
+		fputs(" held=", f);
+		put_lock(f, t, a, (uint64_t)e->aux1 << 32 | e->aux0);
+		fputs(" new=", f);
+		put_lock(f, t, a, e->ip);
+		w->aux0 = w->aux1 = w->ip = true;
 	} else if (e->type == KLT_EV_EDGE) {
 		hk = KLT_F_HELD_KIND(w->flags);
 		hm = KLT_F_HELD_MODE(w->flags);

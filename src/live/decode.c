@@ -379,6 +379,9 @@ static int decode_record(struct klt_tracer *t, struct klt_event *ev, const char 
 			err = emit_sym(t, &s);
 		}
 		return err ?: emit_lock(t, ev->pid, ev->lock);
+	case KLT_EV_EDGE_GUARD:
+		/* the guard lock, and the EDGE's ends (named again with the EDGE: a no-op) */
+		return emit_lock(t, ev->pid, ev->lock);
 	case KLT_EV_CPUHP_EXIT:
 	case KLT_EV_CONTEND_BEGIN:
 	case KLT_EV_CONTEND_END:

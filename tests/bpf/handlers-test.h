@@ -10,6 +10,9 @@
 #define HT_LOCK_F (HT_LOCK_A + 0x2000)
 #define HT_LOCK_G (HT_LOCK_A + 0x2100)
 #define HT_LOCK_H (HT_LOCK_A + 0x3000)
+#define HT_LOCK_G1 (HT_LOCK_A + 0x5000) /* the guard scenario: G1, then P, then Q */
+#define HT_LOCK_P (HT_LOCK_A + 0x5100)
+#define HT_LOCK_Q (HT_LOCK_A + 0x5200)
 #define HT_KEY_C 0xffffffff83000000ull
 #define HT_KEY_D 0xffffffff83000010ull
 #define HT_NAME_C "&t->c"

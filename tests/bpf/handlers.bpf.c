@@ -112,6 +112,19 @@ int ht_recurse(struct bpf_raw_tracepoint_args *ctx)
 	return round2(ctx, HT_LOCK_C, HT_LOCK_C);
 }
 
+/* G1, P, Q nested: each new edge but the first has another lock held WRITE (its guard) */
+SEC("raw_tp/ht_guard")
+int ht_guard(struct bpf_raw_tracepoint_args *ctx)
+{
+	ht_acquire(ctx, HT_LOCK_G1);
+	ht_acquire(ctx, HT_LOCK_P);
+	ht_acquire(ctx, HT_LOCK_Q);
+	ht_release(HT_LOCK_Q);
+	ht_release(HT_LOCK_P);
+	ht_release(HT_LOCK_G1);
+	return 0;
+}
+
 /* C re-initialized (a new instance at the same address), then C -> A */
 SEC("raw_tp/ht_reinit")
 int ht_reinit(struct bpf_raw_tracepoint_args *ctx)

@@ -214,6 +214,38 @@ int main(int argc, char **argv)
 	if (nfail)
 		diag_records();
 
+	/* guards: G1 -> P (nothing else held), G1 -> Q under P, P -> Q under G1 */
+	run("ht_guard");
+	check(count(KLT_EV_EDGE) == 3 && count(KLT_EV_EDGE_GUARD) == 2,
+	      "G1, P, Q nested: three EDGEs, two EDGE_GUARDs (%d records)", nrec);
+	{
+		int ok1 = 0, ok2 = 0, first = -1;
+
+		for (i = 0; i + 1 < nrec; i++) {
+			const struct klt_event *g = &recs[i].ev, *e = &recs[i + 1].ev;
+
+			if (g->type != KLT_EV_EDGE_GUARD)
+				continue;
+			/* right before its EDGE, naming the EDGE's two ends */
+			if (e->type != KLT_EV_EDGE || held_of(g) != held_of(e) || g->ip != e->lock)
+				continue;
+			if (g->lock == HT_LOCK_P && held_of(e) == HT_LOCK_G1 && e->lock == HT_LOCK_Q &&
+			    g->kind == KLT_LK_MUTEX && g->mode == KLT_MODE_WRITE)
+				ok1 = 1;
+			if (g->lock == HT_LOCK_G1 && held_of(e) == HT_LOCK_P && e->lock == HT_LOCK_Q)
+				ok2 = 1;
+		}
+		check(ok1 && ok2, "each EDGE_GUARD right before its EDGE: P guards G1 -> Q, G1 guards "
+		      "P -> Q");
+		first = find(KLT_EV_EDGE, HT_LOCK_P);
+		check(first >= 0 && (first == 0 || recs[first - 1].ev.type != KLT_EV_EDGE_GUARD),
+		      "G1 -> P (nothing else held): no EDGE_GUARD");
+	}
+	if (nfail)
+		diag_records();
+	run("ht_guard");
+	check(nrec == 0, "G1, P, Q again: nothing (%d records)", nrec);
+
 	printf("1..%d\n", ntest);
 	ring_buffer__free(rb);
 	bpf_object__close(obj);
