@@ -7,6 +7,130 @@
 static __always_inline int acq_exit(long ret, enum op op);
 
 /*
+ * Lockdep's per-filesystem-type classes, which lockdep_set_class() sets and a production
+ * kernel leaves out: inode_init_always() gives every inode's i_rwsem the class of its
+ * filesystem type (sb->s_type->i_mutex_key), directories a second one (i_mutex_dir_key, from
+ * lockdep_annotate_inode_mutex_key()), and mapping->invalidate_lock one per type too. Without
+ * them all inodes share the init-site class &inode->i_rwsem, and the mmap_lock -> i_rwsem
+ * that hugetlbfs_file_mmap() takes and the i_rwsem -> mmap_lock of a write or readdir that
+ * faults on ext4 make a class cycle lockdep never sees. The class becomes the
+ * file_system_type: its key is the type's address, its name string address a pseudo address
+ * inside that (8-aligned) struct, fst + REF_OFF_*, that no lock or other name string can have;
+ * announce() composes the name (lockdep's key name and the type: &type->i_mutex_dir_key[ext4]).
+ */
+enum refine { REF_NONE = 1, REF_I_RWSEM = 2, REF_INVAL = 3 };
+#define REF_DIR 0x10
+#define REF_OFF_I_RWSEM 1     /* + 1 for a directory */
+#define REF_OFF_INVAL 3
+#define KLT_S_IFMT 00170000
+#define KLT_S_IFDIR 0040000
+
+static __always_inline bool str_is(const char *buf, const char *lit, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (buf[i] != lit[i])
+			return false;
+	return true;
+}
+
+#define NAME_I_RWSEM "&inode->i_rwsem"
+#define NAME_INVAL "&mapping->invalidate_lock"
+
+/*
+ * At a lock's first acquisition (not at its initialization: the inode's mode is set after
+ * inode_init_always()), once: re-key an inode lock to its filesystem type. Global: checked
+ * once by the verifier.
+ */
+__noinline int lock_refine(__u64 lock)
+{
+	struct lock_info *li = bpf_map_lookup_elem(&lockinfo, &lock);
+	struct file_system_type *fst;
+	struct inode *inode;
+	__u8 code = REF_NONE, *cached;
+	char buf[32] = {};
+	__u64 pseudo;
+	__u16 mode;
+
+	if (!li || li->checked)
+		return 0;
+	li->checked = 1;
+	cached = bpf_map_lookup_elem(&name_refine, &li->name);
+	if (cached) {
+		code = *cached;
+	} else {
+		if (bpf_probe_read_kernel_str(buf, sizeof(buf), (void *)li->name) > 0) {
+			if (str_is(buf, NAME_I_RWSEM, sizeof(NAME_I_RWSEM)))
+				code = REF_I_RWSEM;
+			else if (str_is(buf, NAME_INVAL, sizeof(NAME_INVAL)))
+				code = REF_INVAL;
+		}
+		bpf_map_update_elem(&name_refine, &li->name, &code, BPF_ANY);
+	}
+	if (code == REF_I_RWSEM)
+		inode = (void *)(lock - bpf_core_field_offset(struct inode, i_rwsem));
+	else if (code == REF_INVAL)
+		inode = (void *)(lock - bpf_core_field_offset(struct inode, i_data) -
+				 bpf_core_field_offset(struct address_space, invalidate_lock));
+	else
+		return 0;
+	fst = BPF_CORE_READ(inode, i_sb, s_type);
+	if (!fst || ((__u64)fst & 7))
+		return 0;
+	if (code == REF_I_RWSEM) {
+		mode = BPF_CORE_READ(inode, i_mode);
+		if ((mode & KLT_S_IFMT) == KLT_S_IFDIR) {
+			code |= REF_DIR;
+			pseudo = (__u64)fst + REF_OFF_I_RWSEM + 1;
+		} else {
+			pseudo = (__u64)fst + REF_OFF_I_RWSEM;
+		}
+	} else {
+		pseudo = (__u64)fst + REF_OFF_INVAL;
+	}
+	/* key: the type (its lock_class_key members live there); name: which of its keys */
+	li->refine = code;
+	li->key = (__u64)fst;
+	li->name = pseudo;
+	li->cls = chain_next(chain_next((__u64)fst, pseudo), li->kind);
+	return 0;
+}
+
+/* Copy a string literal's n bytes (no NUL) to dst; returns n. */
+static __always_inline int put_lit(char *dst, const char *lit, int n)
+{
+	for (int i = 0; i < n; i++)
+		dst[i] = lit[i];
+	return n;
+}
+
+/* dst = PREFIX + the file system type's name + "]": the name of a refined class. */
+#define REF_NAME(dst, prefix, fst)                                                             \
+	({                                                                                     \
+		const char __p[] = prefix;                                                     \
+		int __n = put_lit(dst, __p, sizeof(__p) - 1);                                  \
+		const char *__fs = BPF_CORE_READ((struct file_system_type *)(fst), name);      \
+		long __l = bpf_probe_read_kernel_str(dst + sizeof(__p) - 1,                    \
+						     KLT_CLASS_NAME_LEN - sizeof(__p), __fs);  \
+		__u32 __e = __n + (__l > 0 ? __l - 1 : 0);                                     \
+		if (__e < KLT_CLASS_NAME_LEN - 1) {                                            \
+			dst[__e] = ']';                                                        \
+			dst[__e + 1] = 0;                                                      \
+		}                                                                              \
+	})
+
+static __always_inline void refined_name(char *dst, __u8 refine, __u64 pseudo)
+{
+	__u64 fst = pseudo & ~7ull;
+
+	if (refine == (REF_I_RWSEM | REF_DIR))
+		REF_NAME(dst, "&type->i_mutex_dir_key[", fst);
+	else if (refine == REF_I_RWSEM)
+		REF_NAME(dst, "&sb->s_type->i_mutex_key[", fst);
+	else
+		REF_NAME(dst, "mapping.invalidate_lock[", fst);
+}
+
+/*
  * LOCK_INIT for a (re)initialized lock about to appear in an EDGE record, once per
  * initialization, with the class name the first time its key is sent. The record is reserved
  * before `announced` is claimed, so any EDGE another CPU sends after seeing the claim comes
@@ -43,7 +167,9 @@ __noinline int announce(__u64 lock)
 	r->ev.aux1 = (__u32)(key >> 32);
 	r->ev.ip = li->name; /* the class: key and name (struct lock_info) */
 	if (!named) {
-		if (bpf_probe_read_kernel_str(r->name, sizeof(r->name), (void *)li->name) < 0)
+		if (li->refine)
+			refined_name(r->name, li->refine, li->name);
+		else if (bpf_probe_read_kernel_str(r->name, sizeof(r->name), (void *)li->name) < 0)
 			r->name[0] = 0;
 		bpf_map_update_elem(&class_names_sent, &li->name, &one, BPF_ANY);
 	}
@@ -226,6 +352,8 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	id = lock;
 	cls = 0;
 	if (li) {
+		if (!li->checked)
+			lock_refine(lock); /* the per-filesystem-type classes, once */
 		id = li->id;
 		cls = li->cls;
 	}

@@ -85,7 +85,9 @@ struct lock_info {
 	__u64 id;	 /* identity: chain_next(address, time of the initialization) */
 	__u32 announced; /* LOCK_INIT sent (set with cmpxchg after reserving the record) */
 	__u8 kind;
-	__u8 pad[3];
+	__u8 checked;	 /* lock_refine() ran: the class is final */
+	__u8 refine;	 /* enum refine | REF_DIR: a per-filesystem-type class (lock_refine) */
+	__u8 pad;
 };
 
 struct {
@@ -103,6 +105,17 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } class_names_sent SEC(".maps");
+
+/*
+ * Class names that lockdep refines with lockdep_set_class() (empty without lockdep), by the
+ * name string's address: enum refine (REF_NONE: read and not one of them).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} name_refine SEC(".maps");
 
 /* A LOCK_INIT ring-buffer record that carries its class name. */
 struct klt_init_rec {

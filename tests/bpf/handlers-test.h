@@ -17,5 +17,10 @@
 #define HT_KEY_D 0xffffffff83000010ull
 #define HT_NAME_C "&t->c"
 #define HT_NAME_D "&t->d"
+/* the inode scenario: two directories' and two files' i_rwsem on one file system type */
+#define HT_KEY_I 0xffffffff83000020ull
+#define HT_NAME_I "&inode->i_rwsem"
+#define HT_FSNAME "htfs"
+enum { HT_DIR1, HT_DIR2, HT_FILE1, HT_FILE2, HT_NINODE };
 
 #endif

@@ -132,3 +132,51 @@ int ht_reinit(struct bpf_raw_tracepoint_args *ctx)
 	lock_init(HT_LOCK_C, *(volatile __u64 *)&name_c_addr, HT_KEY_C, KLT_LK_MUTEX);
 	return round2(ctx, HT_LOCK_C, HT_LOCK_A);
 }
+
+/*
+ * Inodes on a file system type "htfs", in memory the handlers read as a kernel's (this
+ * object's .bss): lock_refine() follows inode->i_sb->s_type and reads i_mode. Sized
+ * generously and written through CO-RE offsets, so the running kernel's layout fits.
+ */
+__u64 ht_fst_mem[64];
+__u64 ht_sb_mem[512];
+__u64 ht_inode_mem[HT_NINODE][512];
+const char ht_fsname[] = HT_FSNAME;
+const char name_i[] = HT_NAME_I;
+__u64 ht_ilock[HT_NINODE], name_i_addr;
+
+#define HT_AT(base, type, field) ((char *)(base) + bpf_core_field_offset(type, field))
+
+SEC("raw_tp/ht_inode_setup")
+int ht_inode_setup(void *ctx)
+{
+	*(const char **)HT_AT(ht_fst_mem, struct file_system_type, name) = ht_fsname;
+	*(void **)HT_AT(ht_sb_mem, struct super_block, s_type) = ht_fst_mem;
+	for (int i = 0; i < HT_NINODE; i++) {
+		*(void **)HT_AT(ht_inode_mem[i], struct inode, i_sb) = ht_sb_mem;
+		*(__u16 *)HT_AT(ht_inode_mem[i], struct inode, i_mode) =
+			i == HT_DIR1 || i == HT_DIR2 ? 0040755 : 0100644;
+		ht_ilock[i] = (__u64)HT_AT(ht_inode_mem[i], struct inode, i_rwsem);
+	}
+	name_i_addr = (__u64)name_i;
+	for (int i = 0; i < HT_NINODE; i++)
+		lock_init(*(volatile __u64 *)&ht_ilock[i], *(volatile __u64 *)&name_i_addr, HT_KEY_I,
+			  KLT_LK_RWSEM);
+	return 0;
+}
+
+/* directory 1 -> file 1 */
+SEC("raw_tp/ht_inode")
+int ht_inode(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, *(volatile __u64 *)&ht_ilock[HT_DIR1],
+		      *(volatile __u64 *)&ht_ilock[HT_FILE1]);
+}
+
+/* directory 2 -> file 2: the class pair (directory, file) of htfs is known */
+SEC("raw_tp/ht_inode_pair")
+int ht_inode_pair(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, *(volatile __u64 *)&ht_ilock[HT_DIR2],
+		      *(volatile __u64 *)&ht_ilock[HT_FILE2]);
+}

@@ -246,6 +246,45 @@ int main(int argc, char **argv)
 	run("ht_guard");
 	check(nrec == 0, "G1, P, Q again: nothing (%d records)", nrec);
 
+	/* inode i_rwsem: lockdep's per-filesystem-type classes, directories apart (lock_refine) */
+	if (run("ht_inode_setup") == 0 && run("ht_inode") == 0) {
+		int d = -1, f = -1, e = find(KLT_EV_EDGE, 0);
+
+		for (i = 0; i < nrec; i++) {
+			if (recs[i].ev.type != KLT_EV_LOCK_INIT)
+				continue;
+			if (!strcmp(recs[i].name, "&type->i_mutex_dir_key[" HT_FSNAME "]"))
+				d = i;
+			else if (!strcmp(recs[i].name, "&sb->s_type->i_mutex_key[" HT_FSNAME "]"))
+				f = i;
+		}
+		e = count(KLT_EV_EDGE) == 1 ? find(KLT_EV_EDGE, recs[f >= 0 ? f : 0].ev.lock) : -1;
+		check(d >= 0 && f >= 0 && recs[d].named && recs[f].named,
+		      "directory and file i_rwsem announced as lockdep's classes of their type: "
+		      "'&type->i_mutex_dir_key[" HT_FSNAME "]', '&sb->s_type->i_mutex_key["
+		      HT_FSNAME "]'");
+		/* the class: a pseudo address inside the file_system_type, 1 file, 2 directory */
+		check(d >= 0 && f >= 0 && (recs[f].ev.ip & 7) == 1 && recs[d].ev.ip == recs[f].ev.ip + 1 &&
+		      held_of(&recs[d].ev) == (recs[d].ev.ip & ~7ull) &&
+		      held_of(&recs[f].ev) == (recs[f].ev.ip & ~7ull),
+		      "their key: the type's address; their name addresses: the type's + 2 and + 1 "
+		      "(%#llx, %#llx)",
+		      d >= 0 ? (unsigned long long)recs[d].ev.ip : 0ull,
+		      f >= 0 ? (unsigned long long)recs[f].ev.ip : 0ull);
+		check(e >= 0 && d >= 0 && held_of(&recs[e].ev) == recs[d].ev.lock && d < e && f < e,
+		      "EDGE file <- directory, after both LOCK_INITs");
+	} else {
+		check(0, "inode scenario ran");
+	}
+	if (nfail)
+		diag_records();
+	/* another directory and file of the type: the refined class pair is known (the BPF edge
+	 * cache keys by the refined class, else this instance pair would be sent) */
+	run("ht_inode_pair");
+	check(nrec == 0, "directory 2 -> file 2: the class pair is known: nothing (%d records)", nrec);
+	if (nrec)
+		diag_records();
+
 	printf("1..%d\n", ntest);
 	ring_buffer__free(rb);
 	bpf_object__close(obj);
