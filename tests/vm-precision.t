@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Precision on real kernels under a real workload (issue 13): stock Debian 6.1 and 6.12 under
 # QEMU, one boot each running tests/vmtrace/precision.sh: `record --all` in fentry and in kprobe
-# mode for PRECISION_SECS (default 40) seconds of stress-ng's 26 kernel stressors, KVM VMs
+# mode for PRECISION_SECS (default 40) seconds of stress-ng's 27 kernel stressors, KVM VMs
 # created and destroyed (kvm_amd loaded after the tracer started) and CPU1 hotplug, then a
 # pm_test suspend under `record --all`. Lockdep runs these paths upstream every day: any finding
 # here is a false report and fails the test, and so does any lost dependency (every drop
@@ -87,6 +87,14 @@ for k in $kernels; do
 		   grep -qF 'kvm->slots_lock' <<<"$(jq -r '[.graph.classes[].name] | join(" ")' "$out/prec-$mode.json")"; then
 			ok "$k $mode: classes named by their init sites ($(wc -w <<<"$names") names, e.g. $(grep -o "&type->i_mutex_dir_key\[[^]]*\]" <<<"$names" | head -1), &mm->mmap_lock) and kvm->slots_lock named"
 		else nok "$k $mode: init-site class names missing: $(cut -c1-300 <<<"$names")"; fi
+		# hugetlbfs_file_mmap() takes its inode's i_rwsem under mmap_lock (stress-ng mmaphuge):
+		# recorded, and classed as lockdep classes it, per file system type (no false cycle
+		# with the i_rwsem -> mmap_lock of other file systems)
+		hug=$(jq -r '[.graph.edges[] | select(.level == "class" and .from == "&mm->mmap_lock" and
+			(.to | startswith("&sb->s_type->i_mutex_key[hugetlbfs]")))] | length' "$out/prec-$mode.json" 2>/dev/null)
+		if [ "${hug:-0}" -ge 1 ]; then
+			ok "$k $mode: &mm->mmap_lock -> &sb->s_type->i_mutex_key[hugetlbfs] recorded, a class of its own"
+		else nok "$k $mode: no &mm->mmap_lock -> hugetlbfs i_rwsem edge: $(jq -c '[.graph.edges[] | select(.level == "class" and .from == "&mm->mmap_lock") | .to]' "$out/prec-$mode.json" 2>/dev/null | cut -c1-300)"; fi
 	done
 
 	# the suspend under the tracer: check's verdict between the markers

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # precision-load.sh SECS: the real workload of the precision tier (tests/vm-precision.t), run
 # under `kvmlocktrace record --all` in a VM-tier guest. Nothing of it is ours but the KVM loop:
-#  - stress-ng (Debian's) with 26 kernel stressors, one instance each, for SECS seconds: VFS
-#    (open, dir, rename, link, dentry), memory (mmap, mremap, mprotect, shm, memfd), IPC and
+#  - stress-ng (Debian's) with 27 kernel stressors, one instance each, for SECS seconds: VFS
+#    (open, dir, rename, link, dentry), memory (mmap, mmaphuge, mremap, mprotect, shm, memfd:
+#    mmaphuge's MAP_HUGETLB takes a hugetlbfs inode's i_rwsem under mmap_lock, which a single
+#    inode class turned into a false cycle with the writes and readdirs that fault; 32 mappings
+#    of 2 MiB at most, the guest has 2 GiB), IPC and
 #    events (pipe, epoll, inotify, futex, sem, timerfd, msg, eventfd, signal), locks (flock,
 #    lockf, fcntl), proc/sysfs readers, fork and sockets;
 #    (not madvise: Debian 12's stress-ng 0.15.06 dies of SIGBUS in its first second on 6.12,
@@ -29,7 +32,7 @@ k=$!
 stress-ng --pipe 1 --open 1 --dir 1 --rename 1 --link 1 --mmap 1 --mremap 1 --epoll 1 \
 	--inotify 1 --futex 1 --sem 1 --timerfd 1 --sock 1 --procfs 1 --sysfs 1 --fork 1 --msg 1 \
 	--flock 1 --lockf 1 --fcntl 1 --dentry 1 --mprotect 1 --shm 1 --memfd 1 --eventfd 1 \
-	--signal 1 --temp-path /tmp -t "${secs}s" --metrics-brief >/tmp/stress-ng.log 2>&1 &
+	--signal 1 --mmaphuge 1 --mmaphuge-mmaps 32 --temp-path /tmp -t "${secs}s" --metrics-brief >/tmp/stress-ng.log 2>&1 &
 s=$!
 cycles=0
 while kill -0 $s 2>/dev/null; do
