@@ -23,7 +23,7 @@ PKGS=(
 	libbpf-tools                   # bench/overhead.sh: klockstat (perf lock: linux-perf above), the tools compared
 	valgrind bpfcc-tools           # bench/userspace.sh: Helgrind and bcc's deadlock-bpfcc to compare
 	stress-ng iproute2             # tests/vm-precision.t: the real workload (guests see the host's /)
-	linux-source-6.12 patch        # tests/vm-corpus.t: KVM rebuilt from Debian's source with a bug put back
+	linux-source-6.12 linux-source-6.1 patch # tests/vm-corpus.t: KVM rebuilt from Debian's source, a bug put back
 )
 # npm ships with some nodejs builds; Debian's nodejs needs its npm package
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
