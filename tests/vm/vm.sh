@@ -40,6 +40,9 @@
 #   KLT_VM_BOOT_TIMEOUT   seconds allowed until CMD starts (default 120)
 #   KLT_VM_APPEND         extra kernel command line (e.g. "loglevel=7")
 #   KLT_VM_QEMU           qemu binary (default qemu-system-x86_64)
+#   KLT_VM_TCG_THREAD     TCG threading: single (default) or multi. Multi-threaded TCG (QEMU 7.2)
+#                         can run a stale translation of text the guest kernel has just patched
+#                         with text_poke_bp(), killing it with "Oops: int3" (tests/vm/README.md)
 #   KLT_VM_KEEP=1         keep the run directory (console log, serial output) for inspection
 #   KLT_VM_IMAGE_6_1, KLT_VM_HEADERS_6_1, KLT_VM_IMAGE_6_12, KLT_VM_HEADERS_6_12: see kernels.conf
 #   KLT_* variables of the caller are exported to CMD inside the guest.
@@ -488,7 +491,7 @@ cmd_run() {
 	local t0 now booted=0 t_boot='' rc='' out=$RUN_DIR/out.log
 	: >"$out"
 	t0=$(date +%s%N)
-	"$QEMU" -accel tcg -cpu max -smp "$smp" -m "$mem" -nographic -no-reboot -nodefaults \
+	"$QEMU" -accel "tcg,thread=${KLT_VM_TCG_THREAD:-single}" -cpu max -smp "$smp" -m "$mem" -nographic -no-reboot -nodefaults \
 		-monitor none \
 		-kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
 		-serial "file:$RUN_DIR/console.log" -serial "file:$out" \
