@@ -41,12 +41,18 @@ static __always_inline int pm_ev(__u16 type, __u32 phase)
  * KVM objects: a hook on a function that is handed a new struct kvm / struct kvm_vcpu early
  * (before its locks are used) tells userspace the object's address; it names the locks inside
  * from BTF (kvm->slots_lock, vcpu->mutex, ...), so per-VM locks get their lockdep-style class
- * names and the rules about them apply.
+ * names and the rules about them apply. The same hook puts them in the default scope; a hook on
+ * the object's destruction (KLT_OBJ_GONE) takes them out.
  */
-static __always_inline int obj_ev(void *ctx, void *obj, __u32 objkind)
+static __always_inline int obj_ev(void *ctx, void *obj, __u64 num, __u32 objkind)
 {
 	struct klt_event *e;
 
+	if (objkind & KLT_OBJ_GONE) {
+		scope_update(num, objkind & ~KLT_OBJ_GONE, false);
+		return 0;
+	}
+	scope_update(num, objkind, true);
 	if (!obj || filtered())
 		return 0;
 	e = ev_reserve(KLT_EV_FUNC_ENTER);

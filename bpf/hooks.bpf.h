@@ -49,7 +49,7 @@
 #define ACQ_LEAVE(ret, kind, mode, op)		acq_exit(ret, OP_##op)
 #define REL_ENTER(ptr, num, ip, kind, srcu, _)	rel((__u64)ptr, kind, srcu)
 #define DOWNGRADE_ENTER(ptr, num, ip, a, b, c)	downgrade((__u64)ptr)
-#define OBJ_ENTER(ptr, num, ip, obj, b, c)	obj_ev(ctx, ptr, obj)
+#define OBJ_ENTER(ptr, num, ip, obj, b, c)	obj_ev(ctx, ptr, num, obj)
 #define FUNC_ENTER(ptr, num, ip, a, b, c)	func_ev(ctx, KLT_EV_FUNC_ENTER, 0)
 #define FUNC_LEAVE(ret, a, b, c)		func_ev(ctx, KLT_EV_FUNC_EXIT, ret)
 #define HP_ENTER(ptr, num, ip, a, b, op)                                                       \

@@ -324,7 +324,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st;
 	struct lock_info *li;
-	bool is_watched, new_edge = false;
+	bool is_watched, scoped = false, new_edge = false;
 	__s32 stack_id = KLT_NO_STACK;
 	__u64 ip = 0, chain = 0, id, cls;
 	__u32 depth;
@@ -335,9 +335,13 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	is_watched = !user && lock_watched(lock);
 	st = task_get_of(task, false);
 	/* Early scope filter: outside the KVM/hotplug scope a task holding nothing watched
-	 * costs a table probe and a task-storage lookup. */
-	if (!trace_all && !user && !is_watched && !(st && (st->nwatched || st->in_cpuhp)))
-		return 0;
+	 * costs two table probes and a task-storage lookup. A per-VM lock (scope table) brings
+	 * its task into scope without full events. */
+	if (!trace_all && !user && !is_watched) {
+		scoped = lock_scoped(lock);
+		if (!scoped && !(st && (st->nwatched || st->in_cpuhp)))
+			return 0;
+	}
 	if (!st) {
 		st = task_get_of(task, true);
 		if (!st)
@@ -419,7 +423,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	st->pend_stack = stack_id;
 	st->pend_mode = mode;
 	st->pend_kind = kind;
-	st->pend_watched = is_watched;
+	st->pend_watched = is_watched ? WATCH_FULL : scoped ? WATCH_SCOPE : WATCH_NONE;
 	st->pend_valid = 1;
 	if (op == OP_SRCU_READ) /* never blocks: push now, no exit program needed */
 		goto push;
@@ -428,7 +432,7 @@ static __always_inline int acq_enter(void *ctx, __u64 lock, __u8 kind, __u8 mode
 	return 0;
 push:
 	st->pend_valid = 0;
-	held_push(st, lock, id, cls, chain, stack_id, mode, kind, is_watched, 0);
+	held_push(st, lock, id, cls, chain, stack_id, mode, kind, st->pend_watched, 0);
 	return 0;
 }
 
@@ -442,7 +446,7 @@ static __always_inline int acq_exit(long ret, enum op op)
 		return 0;
 	st->pend_valid = 0;
 	ok = op == OP_TRY ? ret == 1 : op == OP_BLOCK_RET0 ? ret == 0 : true;
-	if (st->pend_watched || st->in_cpuhp || full_events)
+	if (st->pend_watched == WATCH_FULL || st->in_cpuhp || full_events)
 		ev_lock(op == OP_TRY ? (ok ? KLT_EV_TRY_OK : KLT_EV_TRY_FAIL) :
 				       (ok ? KLT_EV_ACQUIRED : KLT_EV_TRY_FAIL),
 			st->pend_lock, st->pend_kind, st->pend_mode, st->pend_ip, st->pend_stack, 0);
@@ -486,7 +490,7 @@ static __always_inline int rel(__u64 lock, __u8 kind, bool srcu)
 	bool was_watched = false;
 
 	if (found < MAX_HELD) {
-		was_watched = st->held[found].watched;
+		was_watched = st->held[found].watched == WATCH_FULL;
 		kind = st->held[found].kind;
 	}
 	held_remove(st, found, depth);

@@ -10,12 +10,16 @@ struct held {
 	__u64 cls;   /* init-site class (lock_info.cls), 0 if the lock's init was not seen */
 	__u64 chain; /* chain key of held[0..this] ids (see chain_next) */
 	__s32 stack_id;
-	__u8 mode, kind, watched, implicit;
+	__u8 mode, kind, watched, implicit; /* watched: 0, WATCH_FULL or WATCH_SCOPE */
 };
+
+/* Why a held lock keeps its task followed in the default scope: a watched lock (full lock
+ * events, stacks), or a per-object lock of the scope table (only new dependencies, as EDGE). */
+enum { WATCH_NONE = 0, WATCH_FULL = 1, WATCH_SCOPE = 2 };
 
 struct task_state {
 	__u32 depth;
-	__u32 nwatched;	 /* watched locks among the held ones */
+	__u32 nwatched;	 /* watched or per-object scope locks among the held ones */
 	__u32 in_cpuhp;	 /* inside a cpuhp callback (nesting count) */
 	__u32 cpuhp_atomic;
 	__u32 nest;	 /* enum nest_state: inside mm_take_all_locks() .. mm_drop_all_locks() */
@@ -130,6 +134,17 @@ struct klt_init_rec {
 __u64 watch_tab[KLT_WATCH_SLOTS] = {};
 
 /*
+ * The default scope's per-object locks (klt_abi.h, KLT_SCOPE_*): filled and emptied by the
+ * object hooks themselves, from the lock offsets userspace found in BTF (obj_lock_off; written
+ * after load and again when the kvm module loads late). scope_live counts occupied slots, so
+ * a host without VMs skips the probe.
+ */
+__u64 scope_tab[KLT_SCOPE_SLOTS] = {};
+__u32 obj_lock_off[KLT_OBJ_MAX][KLT_OBJ_LOCKS] = {};
+__u32 obj_lock_n[KLT_OBJ_MAX] = {};
+__s64 scope_live = 0;
+
+/*
  * Chain cache (lockdep's lock_chain idea): chain keys of held stack + new lock whose every
  * held -> new pair is already in `edges`. Direct-mapped, shared by all CPUs; a lost race only
  * costs one more pass over `edges`.
@@ -176,6 +191,7 @@ __u64 cnt_edge_map_full = 0;
 __u64 cnt_stack_fail = 0;
 __u64 cnt_depth_overflow = 0;
 __u64 cnt_missed_release = 0;
+__u64 cnt_scope_full = 0; /* a per-VM lock that found no free slot: its VM is only partly in scope */
 /* Activity counters, per CPU so the hot path has no shared atomic (userspace sums them). */
 enum { ACT_NEW_EDGES, ACT_EVENTS_SENT, ACT_MAX };
 struct {
@@ -287,6 +303,63 @@ static __always_inline struct task_state *task_get_of(struct task_struct *task, 
 static __always_inline struct task_state *task_get(bool create)
 {
 	return task_get_of(bpf_get_current_task_btf(), create);
+}
+
+/* In the default scope's per-object table (a freed slot, KLT_SCOPE_GONE, is stepped over). */
+static __always_inline bool lock_scoped(__u64 lock)
+{
+	if (scope_live <= 0)
+		return false;
+	for (__u32 i = 0; i < KLT_SCOPE_PROBES; i++) {
+		__u64 w = scope_tab[klt_scope_slot(lock, i)];
+
+		if (w == lock)
+			return true;
+		if (!w)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * The default scope follows a task holding one of a VM's locks (klt_abi.h, KLT_SCOPE_*): the
+ * object hook puts them into the scope table (addr), or takes them out (KLT_SCOPE_GONE).
+ * Only the hooks of VM/vCPU creation and destruction come here: a few times per VM.
+ */
+static __always_inline void scope_update(__u64 obj, __u32 kind, bool add)
+{
+	__u32 n;
+
+	if (trace_all || !obj || kind >= KLT_OBJ_MAX)
+		return; /* --all follows every lock already */
+	n = obj_lock_n[kind];
+	for (__u32 i = 0; i < KLT_OBJ_LOCKS; i++) {
+		bool done = false;
+		__u64 lock;
+
+		if (i >= n)
+			break;
+		lock = obj + obj_lock_off[kind][i];
+		for (__u32 p = 0; p < KLT_SCOPE_PROBES && !done; p++) {
+			__u64 *slot = &scope_tab[klt_scope_slot(lock, p)];
+			__u64 w = *slot;
+
+			if (add && (w == 0 || w == KLT_SCOPE_GONE)) {
+				if (__sync_val_compare_and_swap(slot, w, lock) == w) {
+					__sync_fetch_and_add(&scope_live, 1);
+					done = true;
+				}
+			} else if (w == lock) {
+				if (!add && __sync_val_compare_and_swap(slot, lock, KLT_SCOPE_GONE) == lock)
+					__sync_fetch_and_add(&scope_live, -1);
+				done = true; /* add: already there (a reused address) */
+			} else if (!w) {
+				break; /* remove: not in the table */
+			}
+		}
+		if (add && !done)
+			__sync_fetch_and_add(&cnt_scope_full, 1);
+	}
 }
 
 static __always_inline bool lock_watched(__u64 lock)

@@ -205,6 +205,10 @@ enum klt_obj {
 	KLT_OBJ_VCPU = 2, /* struct kvm_vcpu: vcpu->mutex, ... */
 	KLT_OBJ_MAX
 };
+/* An OBJ row's kind with this bit: the object is being destroyed (its locks leave the scope). */
+#define KLT_OBJ_GONE 0x80
+/* The most lock members per object type that BPF puts in the default scope (KLT_SCOPE_*). */
+#define KLT_OBJ_LOCKS 32
 
 struct klt_event {
 	__u16 type;	 /* enum klt_ev_type */
@@ -246,6 +250,23 @@ _Static_assert(__builtin_offsetof(struct klt_event, aux0) % 8 == 0 &&
 static inline __u32 klt_watch_slot(__u64 addr, __u32 probe)
 {
 	return ((__u32)(((addr >> 3) * 0x9E3779B97F4A7C15ull) >> 56) + probe) & (KLT_WATCH_SLOTS - 1);
+}
+
+/*
+ * The default scope's per-object locks (docs/live-tracing.md, "Scope"): when a VM or vCPU is
+ * created, BPF itself puts the addresses of the locks inside it (offsets from BTF, given by
+ * userspace: obj_lock_off) into a second open-addressed table, and takes them out when it is
+ * destroyed (KLT_SCOPE_GONE marks a freed slot, which lookups step over). A task holding one is
+ * followed like a task holding a watched lock, without full lock events: its new dependencies
+ * are sent as EDGE records, as under --all.
+ */
+#define KLT_SCOPE_SLOTS 2048 /* power of two */
+#define KLT_SCOPE_PROBES 8
+#define KLT_SCOPE_GONE 1ull
+
+static inline __u32 klt_scope_slot(__u64 addr, __u32 probe)
+{
+	return ((__u32)(((addr >> 3) * 0x9E3779B97F4A7C15ull) >> 53) + probe) & (KLT_SCOPE_SLOTS - 1);
 }
 
 #endif /* KLT_ABI_H */

@@ -101,6 +101,9 @@
 	 * kvm_vm_ioctl_create_vcpu() calls kvm_arch_vcpu_create(vcpu) after kvm_vcpu_init() */ \
 	X(OBJ, kvm_arch_init_vm, KLT_OBJ_KVM, 0, 0)                                           \
 	X(OBJ, kvm_arch_vcpu_create, KLT_OBJ_VCPU, 0, 0)                                      \
+	/* ... and their destruction: their locks leave the default scope (KLT_OBJ_GONE) */    \
+	X(OBJ, kvm_arch_destroy_vm, KLT_OBJ_KVM | KLT_OBJ_GONE, 0, 0)                         \
+	X(OBJ, kvm_arch_vcpu_destroy, KLT_OBJ_VCPU | KLT_OBJ_GONE, 0, 0)                      \
 	X(KVM_PM, kvm_suspend, KLT_PM_KVM_SUSPEND, 0, 0)                                      \
 	X(KVM_PM, kvm_resume, KLT_PM_KVM_RESUME, 0, 0)                                        \
 	/* tracepoints: available on every kernel, the degraded mode's whole view */           \

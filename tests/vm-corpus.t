@@ -8,9 +8,9 @@
 # under `record` with the patch's options: exit 1, and a finding of the patch's "Finding:" line
 # (its kind, then exactly its locks). The patch's "Kernel:" line (6.12 unless given) says which
 # source it applies to. The same source built without any patch is the control: exit 0 on the same
-# workload. The patch's "Record:" line gives `record`'s options (--all when the cycle runs
-# through per-VM locks, which the default scope does not follow). A guest that cannot boot is
-# a failure; only a machine without qemu is a skip.
+# workload. A patch's optional "Record:" line gives `record`'s options (none: the default
+# KVM/CPU-hotplug scope, as a user runs it). A guest that cannot boot is a failure; only a
+# machine without qemu is a skip.
 set -u
 cd "$(dirname "$0")/.."
 B=${KLT_BUILD:-build}

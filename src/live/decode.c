@@ -241,10 +241,40 @@ void klt_load_layouts_late(struct klt_tracer *t)
 		return;
 	vmlinux = t->opts.btf ? btf__parse(t->opts.btf, NULL) : btf__load_vmlinux_btf();
 	kvm = vmlinux ? btf__load_module_btf("kvm", vmlinux) : NULL;
-	if (kvm)
+	if (kvm) {
 		klt_load_layouts(t, vmlinux, kvm);
+		klt_scope_offsets(t);
+	}
 	btf__free(kvm);
 	btf__free(vmlinux);
+}
+
+/*
+ * The default scope's per-object locks: the offsets of every lock inside struct kvm and struct
+ * kvm_vcpu, for the object hooks to put each new VM's locks into BPF's scope table (klt_abi.h,
+ * KLT_SCOPE_*). Written into the mmapped .bss after load: the count last, so a hook never reads
+ * an offset not yet stored. --all follows every lock and needs none.
+ */
+void klt_scope_offsets(struct klt_tracer *t)
+{
+	struct klt_bpf__bss *b = t->skel->bss;
+
+	if (t->opts.all || t->opts.user)
+		return;
+	for (unsigned k = 1; k < KLT_OBJ_MAX; k++) {
+		const struct obj_layout *L = &t->objs[k];
+		size_t n = L->n < KLT_OBJ_LOCKS ? L->n : KLT_OBJ_LOCKS;
+
+		for (size_t i = 0; i < n; i++)
+			b->obj_lock_off[k][i] = L->locks[i].off;
+		__atomic_store_n(&b->obj_lock_n[k], (__u32)n, __ATOMIC_RELEASE);
+		t->scope_unnamed += L->n - n;
+	}
+}
+
+size_t klt_tracer_scope_locks(const struct klt_tracer *t, unsigned kind)
+{
+	return kind < KLT_OBJ_MAX ? t->skel->bss->obj_lock_n[kind] : 0;
 }
 
 /* FUNC_ENTER of an object hook: name every lock inside the object, then record the entry. */

@@ -33,7 +33,8 @@
 	PROG(fx_##fn, fn, KLT_PT_FEXIT, true) PROG(kr_##fn, fn, KLT_PT_KRETPROBE, true)
 /* KVM rows hook the kvm module (kvm.ko), which may load after the tracer starts */
 #define D_FUNC(fn, a, b, c)	   FOURK(fn, true)
-#define D_OBJ(fn, a, b, c)	   PAIRK(fn, false, true)
+/* an object's destruction (KLT_OBJ_GONE) undoes its creation's scope entries */
+#define D_OBJ(fn, a, b, c)	   PAIRK(fn, ((a) & KLT_OBJ_GONE) != 0, true)
 #define D_INIT(fn, a, b, c)	   PAIR(fn, false)
 #define D_KVM_PM(fn, a, b, c)                                                                   \
 	PROGK(kq_##fn, fn, KLT_PT_KPROBE_KVM, false, true)                                      \

@@ -65,6 +65,8 @@ static int open_load(struct klt_tracer *t, const struct klt_sym *hp, char *msg, 
 			 " (needs root, or CAP_BPF+CAP_PERFMON; some kernels refuse tracing programs)"
 			 : "");
 	}
+	if (!err)
+		klt_scope_offsets(t); /* the mmapped .bss exists from here */
 out:
 	btf__free(kvm);
 	btf__free(vmlinux);
@@ -308,6 +310,7 @@ size_t klt_tracer_counters(const struct klt_tracer *t, struct klt_counter *out, 
 		{ "stack_fail", b->cnt_stack_fail },
 		{ "depth_overflow", b->cnt_depth_overflow },
 		{ "missed_release", b->cnt_missed_release },
+		{ "scope_full", b->cnt_scope_full },
 	};
 	static const char *const act[] = { "new_edges", "events_sent" };
 	int ncpu = libbpf_num_possible_cpus();

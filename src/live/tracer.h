@@ -87,6 +87,9 @@ int klt_tracer_poll(struct klt_tracer *t, int timeout_ms);
 /* --user: read the maps of pid now (the traced command, stopped at its exit), so its frames
  * and locks can still be named when its events are consumed after it is gone. */
 void klt_tracer_user_snapshot(struct klt_tracer *t, pid_t pid);
+/* Lock members of a KVM object type (enum klt_obj) whose instances enter the default scope
+ * with each new VM / vCPU (0 under --all, or before the kvm module's BTF was read). */
+size_t klt_tracer_scope_locks(const struct klt_tracer *t, unsigned kind);
 /* BPF-side counters (drops and activity), name/value pairs. */
 size_t klt_tracer_counters(const struct klt_tracer *t, struct klt_counter *out, size_t max);
 /* Per-program run count and run time (kernel.bpf_stats_enabled=1), one line per program with

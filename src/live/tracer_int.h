@@ -62,6 +62,7 @@ struct klt_tracer {
 	size_t ndeferred;
 	char waiting[1024];	    /* hooks waiting for the kvm module (entry programs) */
 	struct obj_layout objs[KLT_OBJ_MAX]; /* locks inside struct kvm / kvm_vcpu, from BTF */
+	size_t scope_unnamed; /* lock members beyond KLT_OBJ_LOCKS: not in the default scope */
 };
 
 /* probe.c */
@@ -89,6 +90,7 @@ void klt_load_layouts(struct klt_tracer *t, const struct btf *vmlinux, const str
 void klt_reload_ksyms(struct klt_tracer *t);
 void klt_module_check(struct klt_tracer *t);
 void klt_load_layouts_late(struct klt_tracer *t);
+void klt_scope_offsets(struct klt_tracer *t);
 int klt_handle_record(void *ctx, void *data, size_t size); /* ring_buffer__new callback */
 
 #endif

@@ -13,6 +13,14 @@
 #define HT_LOCK_G1 (HT_LOCK_A + 0x5000) /* the guard scenario: G1, then P, then Q */
 #define HT_LOCK_P (HT_LOCK_A + 0x5100)
 #define HT_LOCK_Q (HT_LOCK_A + 0x5200)
+/* the default-scope scenarios: a watched lock, three others, a VM object with two locks */
+#define HT_LOCK_W (HT_LOCK_A + 0x6000)
+#define HT_LOCK_E1 (HT_LOCK_A + 0x6100)
+#define HT_LOCK_E2 (HT_LOCK_A + 0x6200)
+#define HT_LOCK_E3 (HT_LOCK_A + 0x6300)
+#define HT_OBJ (HT_LOCK_A + 0x10000)
+#define HT_OFF1 0x18
+#define HT_OFF2 0x2a0
 #define HT_KEY_C 0xffffffff83000000ull
 #define HT_KEY_D 0xffffffff83000010ull
 #define HT_NAME_C "&t->c"

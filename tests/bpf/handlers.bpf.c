@@ -19,10 +19,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define MAX_HELD 16
 
-/* bpf/klt.bpf.c's knobs, fixed: everything in scope (--all), no task filtered */
+/* bpf/klt.bpf.c's knobs, fixed: everything in scope (--all), no task filtered; trace_all is
+ * writable here (klt.bpf.c: read-only after load) so the scope scenarios can switch to the
+ * default KVM/CPU-hotplug scope */
 const volatile __u32 targ_tgid = 0;
 const volatile __u32 self_tgid = 0;
-const volatile bool trace_all = true;
+bool trace_all = true;
 const volatile __u64 cpu_hotplug_lock_addr = 0;
 const volatile bool full_events = false;
 const volatile __u64 rb_wake_bytes = 0;
@@ -179,4 +181,74 @@ int ht_inode_pair(struct bpf_raw_tracepoint_args *ctx)
 {
 	return round2(ctx, *(volatile __u64 *)&ht_ilock[HT_DIR2],
 		      *(volatile __u64 *)&ht_ilock[HT_FILE2]);
+}
+
+/*
+ * The default scope (trace_all off from here on): a watched lock W (watch_tab), a VM object at
+ * HT_OBJ whose locks at +HT_OFF1 and +HT_OFF2 enter the scope table when it is created and
+ * leave it when it is destroyed, as the OBJ hooks do (scope_update).
+ */
+SEC("raw_tp/ht_scope_setup")
+int ht_scope_setup(void *ctx)
+{
+	trace_all = false;
+	watch_tab[klt_watch_slot(HT_LOCK_W, 0)] = HT_LOCK_W;
+	obj_lock_off[KLT_OBJ_KVM][0] = HT_OFF1;
+	obj_lock_off[KLT_OBJ_KVM][1] = HT_OFF2;
+	obj_lock_n[KLT_OBJ_KVM] = 2;
+	return 0;
+}
+
+/* E1 -> E2 -> E3, none watched or in scope, nothing held: not followed */
+SEC("raw_tp/ht_scope_out")
+int ht_scope_out(struct bpf_raw_tracepoint_args *ctx)
+{
+	ht_acquire(ctx, HT_LOCK_E1);
+	ht_acquire(ctx, HT_LOCK_E2);
+	ht_acquire(ctx, HT_LOCK_E3);
+	ht_release(HT_LOCK_E3);
+	ht_release(HT_LOCK_E2);
+	ht_release(HT_LOCK_E1);
+	return 0;
+}
+
+SEC("raw_tp/ht_scope_vm_new")
+int ht_scope_vm_new(void *ctx)
+{
+	scope_update(HT_OBJ, KLT_OBJ_KVM, true);
+	return 0;
+}
+
+SEC("raw_tp/ht_scope_vm_gone")
+int ht_scope_vm_gone(void *ctx)
+{
+	scope_update(HT_OBJ, KLT_OBJ_KVM, false);
+	return 0;
+}
+
+/* the VM's first lock, then E1, then its second lock; the same task, as a vCPU ioctl does */
+SEC("raw_tp/ht_scope_in")
+int ht_scope_in(struct bpf_raw_tracepoint_args *ctx)
+{
+	ht_acquire(ctx, HT_OBJ + HT_OFF1);
+	ht_acquire(ctx, HT_LOCK_E1);
+	ht_acquire(ctx, HT_OBJ + HT_OFF2);
+	ht_release(HT_OBJ + HT_OFF2);
+	ht_release(HT_LOCK_E1);
+	ht_release(HT_OBJ + HT_OFF1);
+	return 0;
+}
+
+/* after the VM is gone: its first lock, then E3 (a pair never sent) */
+SEC("raw_tp/ht_scope_after")
+int ht_scope_after(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_OBJ + HT_OFF1, HT_LOCK_E3);
+}
+
+/* W (watched), then E2: full events for W, an EDGE for E2 */
+SEC("raw_tp/ht_scope_watched")
+int ht_scope_watched(struct bpf_raw_tracepoint_args *ctx)
+{
+	return round2(ctx, HT_LOCK_W, HT_LOCK_E2);
 }

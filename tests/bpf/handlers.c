@@ -285,6 +285,52 @@ int main(int argc, char **argv)
 	if (nrec)
 		diag_records();
 
+	/* the default scope: a VM's locks bring their task into scope while the VM lives */
+	run("ht_scope_setup");
+	run("ht_scope_out");
+	check(nrec == 0, "default scope: E1 -> E2 -> E3, nothing watched or per-VM held: no "
+	      "record (%d)", nrec);
+	run("ht_scope_in");
+	check(nrec == 0, "default scope, no VM yet: VM lock 1 -> E1 -> VM lock 2: no record (%d)",
+	      nrec);
+	run("ht_scope_vm_new");
+	run("ht_scope_in");
+	check(count(KLT_EV_EDGE) == 3 && count(KLT_EV_EDGE_GUARD) == 2 && nrec == 5,
+	      "VM created: VM lock 1 -> E1 -> VM lock 2: three EDGEs (two with their guard), no "
+	      "lock event (%d records)", nrec);
+	check_edge("VM lock 1 -> E1", HT_LOCK_E1, HT_OBJ + HT_OFF1, 0);
+	{
+		int a = -1, b = -1;
+
+		for (i = 0; i < nrec; i++) {
+			if (recs[i].ev.type != KLT_EV_EDGE || recs[i].ev.lock != HT_OBJ + HT_OFF2)
+				continue;
+			if (held_of(&recs[i].ev) == HT_OBJ + HT_OFF1)
+				a = i;
+			if (held_of(&recs[i].ev) == HT_LOCK_E1)
+				b = i;
+		}
+		check(a >= 0 && b >= 0, "VM lock 2 <- VM lock 1 and VM lock 2 <- E1 (E1 followed "
+		      "because a VM lock was held)");
+	}
+	if (nfail)
+		diag_records();
+	run("ht_scope_vm_gone");
+	run("ht_scope_after");
+	check(nrec == 0, "VM destroyed: its lock 1 -> E3 no longer followed (%d records)", nrec);
+	run("ht_scope_vm_new");
+	run("ht_scope_after");
+	check(count(KLT_EV_EDGE) == 1 && nrec == 1,
+	      "a VM at the same address again: lock 1 -> E3 followed (the freed slot reused, %d "
+	      "records)", nrec);
+	run("ht_scope_watched");
+	check(find(KLT_EV_ATTEMPT, HT_LOCK_W) >= 0 && find(KLT_EV_ACQUIRED, HT_LOCK_W) >= 0 &&
+		      find(KLT_EV_RELEASE, HT_LOCK_W) >= 0 && count(KLT_EV_EDGE) == 1 &&
+		      find(KLT_EV_ATTEMPT, HT_LOCK_E2) < 0,
+	      "a watched lock W -> E2: W's full lock events, E2 only as an EDGE (%d records)", nrec);
+	if (nfail)
+		diag_records();
+
 	printf("1..%d\n", ntest);
 	ring_buffer__free(rb);
 	bpf_object__close(obj);
