@@ -27,6 +27,16 @@ int klt_kallsyms_load(struct klt_symtab *st, const char *path, bool *has_data)
 	return klt_kallsyms_load_slid(st, path, 0, has_data);
 }
 
+static bool is_watched_lock(const char *name)
+{
+	const char *w;
+
+	for (size_t i = 0; (w = klt_watched_lock(i)); i++)
+		if (!strcmp(name, w))
+			return true;
+	return false;
+}
+
 int klt_kallsyms_load_slid(struct klt_symtab *st, const char *path, int64_t slide, bool *has_data)
 {
 	FILE *f = fopen(path, "r");
@@ -48,7 +58,11 @@ int klt_kallsyms_load_slid(struct klt_symtab *st, const char *path, int64_t slid
 			continue;
 		addr += (uint64_t)slide;
 		switch (type) {
-		case 't': case 'T': type = KLT_SYM_FUNC; break;
+		case 't': case 'T':
+			/* Debian's 7.2 lists cpu_hotplug_lock as 't': a lock the hook table
+			 * watches is data whatever letter kallsyms gives it */
+			type = is_watched_lock(name) ? KLT_SYM_DATA : KLT_SYM_FUNC;
+			break;
 		case 'd': case 'D': case 'b': case 'B': case 'r': case 'R':
 			type = KLT_SYM_DATA;
 			ndata += !mod[0];

@@ -4,13 +4,15 @@
 # and run one command inside it as root. The real-kernel test tier of kvmlocktrace.
 #
 # Usage:
-#   vm.sh fetch {6.1|6.12}       apt-get download image + headers (+ -common, linux-kbuild) into
-#                                the cache and unpack them with dpkg-deb -x (never installed)
-#   vm.sh initramfs {6.1|6.12}   build the busybox initramfs (9p + overlay modules) for that kernel
-#   vm.sh module {6.1|6.12}      build tests/vm/module (klt_testmod.ko) against the matching headers
+#   vm.sh fetch {6.1|6.12|7.2}   apt-get download image + headers (+ -common, linux-kbuild; 7.2: + the
+#                                split-out modules and base packages, from Debian sid through a
+#                                private apt configuration) into the cache and unpack them with
+#                                dpkg-deb -x (never installed)
+#   vm.sh initramfs {6.1|6.12|7.2}  build the busybox initramfs (9p + overlay modules) for that kernel
+#   vm.sh module {6.1|6.12|7.2}  build tests/vm/module (klt_testmod.ko) against the matching headers
 #   vm.sh workloads              build the C workloads (kvmloop, lockload, kvmfd, kvmhold) into build/vm/bin
-#   vm.sh info {6.1|6.12}        print KEY=VALUE facts (KVER, VMLINUZ, MODDIR, HEADERS, ...)
-#   vm.sh run [--kernel 6.1|6.12|BZIMAGE] [--modules DIR] [--timeout S] [--smp N] [--mem SIZE]
+#   vm.sh info {6.1|6.12|7.2}    print KEY=VALUE facts (KVER, VMLINUZ, MODDIR, HEADERS, ...)
+#   vm.sh run [--kernel 6.1|6.12|7.2|BZIMAGE] [--modules DIR] [--timeout S] [--smp N] [--mem SIZE]
 #             [--quiet] -- CMD...
 #
 # `run` boots the kernel, mounts the host root read-only over 9p under a tmpfs overlay, mounts the
@@ -44,7 +46,9 @@
 #                         can run a stale translation of text the guest kernel has just patched
 #                         with text_poke_bp(), killing it with "Oops: int3" (tests/vm/README.md)
 #   KLT_VM_KEEP=1         keep the run directory (console log, serial output) for inspection
-#   KLT_VM_IMAGE_6_1, KLT_VM_HEADERS_6_1, KLT_VM_IMAGE_6_12, KLT_VM_HEADERS_6_12: see kernels.conf
+#   KLT_VM_IMAGE_6_1, KLT_VM_HEADERS_6_1, KLT_VM_IMAGE_6_12, KLT_VM_HEADERS_6_12,
+#   KLT_VM_IMAGE_7_2, KLT_VM_MODULES_7_2, KLT_VM_BASE_7_2, KLT_VM_HEADERS_7_2, KLT_VM_SUITE_7_2,
+#   KLT_VM_MIRROR: see kernels.conf
 #   KLT_* variables of the caller are exported to CMD inside the guest.
 set -euo pipefail
 
@@ -82,26 +86,76 @@ die() { msg "$*"; exit "$EXIT_HARNESS"; }
 # flavour_key 6.1 -> 6_1 ; rejects anything else.
 flavour_key() {
 	case $1 in
-	6.1 | 6.12) printf '%s\n' "${1//./_}" ;;
-	*) die "unknown kernel flavour '$1' (expected 6.1 or 6.12)" ;;
+	6.1 | 6.12 | 7.2) printf '%s\n' "${1//./_}" ;;
+	*) die "unknown kernel flavour '$1' (expected 6.1, 6.12 or 7.2)" ;;
 	esac
 }
 
-# kver_of_image linux-image-6.1.0-56-amd64-unsigned -> 6.1.0-56-amd64
+# flavour_style FLAVOUR: how Debian packages that kernel.
+#   image: linux-image-<kver>-unsigned holds /boot/vmlinuz-<kver> and /lib/modules/<kver> (6.1, 6.12)
+#   split: linux-binary-<kver> holds /usr/lib/modules/<kver>/vmlinuz, linux-modules-<kver> the
+#          modules and linux-base-<kver> System.map, config, modules.builtin, modules.order (7.2)
+flavour_style() {
+	case $1 in
+	7.2) printf 'split\n' ;;
+	*) printf 'image\n' ;;
+	esac
+}
+
+# kver_of_image linux-image-6.1.0-56-amd64-unsigned -> 6.1.0-56-amd64 ;
+#               linux-binary-7.2.13+deb14-amd64 -> 7.2.13+deb14-amd64
 kver_of_image() {
 	local k=${1#linux-image-}
+	k=${k#linux-binary-unsigned-}
+	k=${k#linux-binary-}
 	printf '%s\n' "${k%-unsigned}"
 }
 
+# image_pkg_of STYLE KVER: the package holding that kernel's vmlinuz.
+image_pkg_of() {
+	case $1 in
+	split) printf 'linux-binary-%s\n' "$2" ;;
+	*) printf 'linux-image-%s-unsigned\n' "$2" ;;
+	esac
+}
+
+# APT: extra apt-get/apt-cache options. Empty (the machine's own apt configuration) unless the
+# flavour names a suite (KLT_VM_SUITE_<key>, e.g. sid for 7.2): then a private configuration under
+# $CACHE/apt-<suite> (sources file, package lists, apt's cache), so the machine's sources and
+# lists are never touched.
+APT=()
+APT_SUITE=
+apt_use_suite() {
+	local suite=$1 d
+	APT_SUITE=$suite
+	d=$CACHE/apt-$suite
+	APT=(-o "Dir::Etc::sourcelist=$d/etc/$suite.sources" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o APT::Sandbox::User=root)
+	mkdir -p "$d/etc" "$d/lists/partial" "$d/cache/archives/partial" || die "cannot create $d"
+	printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+		"${KLT_VM_MIRROR:-http://deb.debian.org/debian}" "$suite" \
+		/usr/share/keyrings/debian-archive-keyring.gpg >"$d/etc/$suite.sources.tmp"
+	mv "$d/etc/$suite.sources.tmp" "$d/etc/$suite.sources"
+	# A moving suite (sid) drops superseded kernels within days: lists older than a day are
+	# refreshed before anything is looked up, so the fallback below sees what the mirror has.
+	if [ -z "$(find "$d/lists" -maxdepth 1 -name '*_InRelease' -mmin -1440 2>/dev/null)" ]; then
+		apt_update_once
+	fi
+}
+
 apt_candidate() {
-	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2 }'
+	apt-cache "${APT[@]}" policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2 }'
 }
 
 APT_UPDATED=0
 apt_update_once() {
 	[ "$APT_UPDATED" = 1 ] && return 0
-	msg "apt-get update"
-	apt-get update -qq >&2 || die "apt-get update failed"
+	if [ -n "$APT_SUITE" ]; then
+		msg "apt-get update ($APT_SUITE, private lists in $CACHE/apt-$APT_SUITE)"
+	else
+		msg "apt-get update"
+	fi
+	apt-get "${APT[@]}" update -qq >&2 || die "apt-get update failed"
 	APT_UPDATED=1
 }
 
@@ -118,50 +172,73 @@ pkg_available() {
 
 is_unpacked() { [ -f "$CACHE/$1/.unpacked" ]; }
 
-# resolve FLAVOUR [fetch]: sets IMAGE_PKG HEADERS_PKG KVER ROOT. Without "fetch" it only looks at
-# the cache (pinned version first, then the fallback recorded by an earlier fetch).
+# resolve FLAVOUR [fetch]: sets IMAGE_PKG HEADERS_PKG EXTRA_PKGS KVER ROOT (EXTRA_PKGS: the split
+# style's modules and base packages). Without "fetch" it only looks at the cache (pinned version
+# first, then the fallback recorded by an earlier fetch).
 resolve() {
-	local fl=$1 mode=${2:-} key img hdr newest p
+	local fl=$1 mode=${2:-} key img hdr style suite newest p k prefix re
 	key=$(flavour_key "$fl")
+	style=$(flavour_style "$fl")
 	img=KLT_VM_IMAGE_$key
 	hdr=KLT_VM_HEADERS_$key
 	IMAGE_PKG=${!img}
 	HEADERS_PKG=${!hdr}
 	KVER=$(kver_of_image "$IMAGE_PKG")
+	EXTRA_PKGS=()
+	if [ "$style" = split ]; then
+		local mods=KLT_VM_MODULES_$key base=KLT_VM_BASE_$key
+		EXTRA_PKGS=("${!mods}" "${!base}")
+	fi
 	if ! is_unpacked "$KVER"; then
 		if [ "$mode" = fetch ]; then
+			suite=KLT_VM_SUITE_$key
+			[ -z "${!suite:-}" ] || apt_use_suite "${!suite}"
 			if ! pkg_available "$IMAGE_PKG"; then
 				# Plain amd64 flavour only (not cloud-amd64/rt-amd64), newest with a candidate.
+				prefix=$(image_pkg_of "$style" "$fl.")
+				prefix=${prefix%-unsigned}
+				if [ "$style" = split ]; then
+					re="^linux-binary-${fl//./\\.}\.[0-9][^-]*(-[0-9]+)?-amd64$"
+				else
+					re="^linux-image-${fl//./\\.}\.[0-9][^-]*(-[0-9]+)?-amd64-unsigned$"
+				fi
 				newest=
-				for p in $(apt-cache pkgnames "linux-image-$fl." 2>/dev/null |
-					grep -E "^linux-image-${fl//./\\.}\.[0-9][^-]*(-[0-9]+)?-amd64-unsigned$" |
-					sort -rV); do
-					if pkg_available "$p" && pkg_available "linux-headers-$(kver_of_image "$p")"; then
+				for p in $(apt-cache "${APT[@]}" pkgnames "$prefix" 2>/dev/null | grep -E "$re" | sort -rV); do
+					k=$(kver_of_image "$p")
+					if pkg_available "$p" && pkg_available "linux-headers-$k" &&
+						{ [ "$style" != split ] ||
+							{ pkg_available "linux-modules-$k" && pkg_available "linux-base-$k"; }; }; then
 						newest=$p
 						break
 					fi
 				done
-				[ -n "$newest" ] || die "$IMAGE_PKG is not offered by apt and no linux-image-$fl.*-amd64-unsigned is"
+				[ -n "$newest" ] || die "$IMAGE_PKG is not offered by apt and no $(image_pkg_of "$style" "$fl.*-amd64") is"
 				msg "pinned $IMAGE_PKG is gone from apt; falling back to $newest"
 				IMAGE_PKG=$newest
 				KVER=$(kver_of_image "$IMAGE_PKG")
 				HEADERS_PKG=linux-headers-$KVER
+				[ "$style" != split ] || EXTRA_PKGS=("linux-modules-$KVER" "linux-base-$KVER")
 			fi
 		elif [ -f "$CACHE/current-$fl" ] && is_unpacked "$(cat "$CACHE/current-$fl")"; then
 			KVER=$(cat "$CACHE/current-$fl")
-			IMAGE_PKG=linux-image-$KVER-unsigned
+			IMAGE_PKG=$(image_pkg_of "$style" "$KVER")
 			HEADERS_PKG=linux-headers-$KVER
+			[ "$style" != split ] || EXTRA_PKGS=("linux-modules-$KVER" "linux-base-$KVER")
 			msg "using fallback kernel $KVER for $fl (pinned $(kver_of_image "${!img}") not fetched)"
 		else
 			die "kernel $fl ($KVER) is not fetched: run tests/vm/vm.sh fetch $fl"
 		fi
 	fi
+	# The split packages of one kernel must all be of its ABI (an override of only one of them).
+	for p in "${EXTRA_PKGS[@]}"; do
+		[ "${p%-"$KVER"}" != "$p" ] || die "$p does not belong to kernel $KVER ($IMAGE_PKG): see kernels.conf"
+	done
 	ROOT=$CACHE/$KVER/root
 }
 
 # headers_deps PKG: the packages a headers package needs to build a module (-common, kbuild).
 headers_deps() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Depends: //p' | tr ',' '\n' |
+	apt-cache "${APT[@]}" show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Depends: //p' | tr ',' '\n' |
 		sed 's/^ *//; s/[ (|].*//' | grep -E '^linux-(headers-.*-common|kbuild-.*)$' || true
 }
 
@@ -174,16 +251,25 @@ cmd_fetch() {
 		return 0
 	fi
 	command -v apt-get >/dev/null || die "apt-get not found"
-	pkg_available "$HEADERS_PKG" || die "$HEADERS_PKG is not offered by apt"
+	for p in "$HEADERS_PKG" "${EXTRA_PKGS[@]}"; do
+		pkg_available "$p" || die "$p is not offered by apt"
+	done
 	mkdir -p "$CACHE/debs"
-	pkgs=("$IMAGE_PKG" "$HEADERS_PKG")
+	pkgs=("$IMAGE_PKG" "${EXTRA_PKGS[@]}" "$HEADERS_PKG")
 	while read -r p; do
 		[ -n "$p" ] && pkgs+=("$p")
 	done < <(headers_deps "$HEADERS_PKG")
 	msg "fetch: $fl = $KVER: ${pkgs[*]}"
 	for p in "${pkgs[@]}"; do
 		if ! compgen -G "$CACHE/debs/${p}_*.deb" >/dev/null; then
-			(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$p" >&2) || die "apt-get download $p failed"
+			if ! (cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "${APT[@]}" "$p" >&2); then
+				# A private suite's lists go stale fast (sid): refresh them once and retry.
+				if [ -z "$APT_SUITE" ] || [ "$APT_UPDATED" = 1 ]; then
+					die "apt-get download $p failed"
+				fi
+				apt_update_once
+				(cd "$CACHE/debs" && apt-get download -q "${APT[@]}" "$p" >&2) || die "apt-get download $p failed"
+			fi
 		fi
 	done
 	rm -rf "$CACHE/$KVER.tmp"
@@ -193,6 +279,12 @@ cmd_fetch() {
 			dpkg-deb -x "$deb" "$CACHE/$KVER.tmp/root" || die "dpkg-deb -x $deb failed"
 		done
 	done
+	# The split packages (7.2) install into /usr/lib/modules only (merged /usr). Give the unpacked
+	# root the /lib -> usr/lib link of a merged-/usr system, as the host has: depmod -b (kmod 30)
+	# looks for <base>/lib/modules, and so do the paths below.
+	if [ ! -e "$CACHE/$KVER.tmp/root/lib" ] && [ -d "$CACHE/$KVER.tmp/root/usr/lib/modules/$KVER" ]; then
+		ln -s usr/lib "$CACHE/$KVER.tmp/root/lib"
+	fi
 	# The packages ship no modules.dep (the postinst makes it); modprobe in the guest needs it.
 	depmod -b "$CACHE/$KVER.tmp/root" "$KVER" || die "depmod failed for $KVER"
 	rm -rf "${CACHE:?}/$KVER"
@@ -202,13 +294,29 @@ cmd_fetch() {
 	msg "fetch: $fl = $KVER unpacked in $CACHE/$KVER"
 }
 
-vmlinuz_of() { printf '%s\n' "$ROOT/boot/vmlinuz-$KVER"; }
+# moddir_of: the unpacked modules directory (usr/lib/modules for the split packages, by its real
+# path, not through the lib -> usr/lib link). vmlinuz_of: /boot/vmlinuz-<kver>, or (split
+# packages) the vmlinuz inside the modules directory.
+moddir_of() {
+	if [ -L "$ROOT/lib" ] && [ -d "$ROOT/usr/lib/modules/$KVER" ]; then
+		printf '%s\n' "$ROOT/usr/lib/modules/$KVER"
+	else
+		printf '%s\n' "$ROOT/lib/modules/$KVER"
+	fi
+}
+vmlinuz_of() {
+	if [ -f "$ROOT/boot/vmlinuz-$KVER" ] || ! [ -f "$(moddir_of)/vmlinuz" ]; then
+		printf '%s\n' "$ROOT/boot/vmlinuz-$KVER"
+	else
+		printf '%s\n' "$(moddir_of)/vmlinuz"
+	fi
+}
 headers_of() { printf '%s\n' "$ROOT/usr/src/linux-headers-$KVER"; }
 
 cmd_info() {
 	resolve "$1"
 	printf 'KVER=%s\nIMAGE_PKG=%s\nHEADERS_PKG=%s\nROOT=%s\nVMLINUZ=%s\nMODDIR=%s\nHEADERS=%s\nINITRAMFS=%s\n' \
-		"$KVER" "$IMAGE_PKG" "$HEADERS_PKG" "$ROOT" "$(vmlinuz_of)" "$ROOT/lib/modules/$KVER" \
+		"$KVER" "$IMAGE_PKG" "$HEADERS_PKG" "$ROOT" "$(vmlinuz_of)" "$(moddir_of)" \
 		"$(headers_of)" "$BUILD/$KVER/initramfs.cpio"
 }
 
@@ -301,7 +409,7 @@ cmd_initramfs() {
 		[ "$out" -nt "$CACHE/$KVER/.unpacked" ]; then
 		return 0
 	fi
-	build_initramfs "$ROOT/lib/modules/$KVER" "$out"
+	build_initramfs "$(moddir_of)" "$out"
 	msg "initramfs: $fl ($KVER): $out ($(($(stat -c %s "$out") / 1024)) KiB, modules: $(cpio -it --quiet <"$out" | grep -c '\.ko$'))"
 }
 
@@ -432,7 +540,7 @@ cmd_run() {
 	command -v "$QEMU" >/dev/null || die "$QEMU not found (apt-get install qemu-system-x86)"
 
 	case $kernel in
-	6.1 | 6.12)
+	6.1 | 6.12 | 7.2)
 		label=$kernel
 		# Fetch on first use (resolve exits, so probe it in a subshell).
 		(resolve "$kernel") 2>/dev/null || cmd_fetch "$kernel"
@@ -440,7 +548,7 @@ cmd_run() {
 		vmlinuz=$(vmlinuz_of)
 		cmd_initramfs "$kernel"
 		initrd=$BUILD/$KVER/initramfs.cpio
-		[ -n "$moddir" ] || moddir=$ROOT/lib/modules/$KVER
+		[ -n "$moddir" ] || moddir=$(moddir_of)
 		;;
 	*)
 		vmlinuz=$kernel
