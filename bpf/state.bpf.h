@@ -321,6 +321,30 @@ static __always_inline bool lock_scoped(__u64 lock)
 	return false;
 }
 
+/* One lock into (add) or out of the scope table: 0 done or nothing to do, -1 no free slot.
+ * Early returns only: 6.1's verifier refuses a loop whose back-edge is a fall-through. */
+static __always_inline int scope_slot_update(__u64 lock, bool add)
+{
+	for (__u32 p = 0; p < KLT_SCOPE_PROBES; p++) {
+		__u64 *slot = &scope_tab[klt_scope_slot(lock, p)];
+		__u64 w = *slot;
+
+		if (w == lock) { /* add: already there (a reused address) */
+			if (!add && __sync_val_compare_and_swap(slot, lock, KLT_SCOPE_GONE) == lock)
+				__sync_fetch_and_add(&scope_live, -1);
+			return 0;
+		}
+		if (!add && !w)
+			return 0; /* remove: not in the table */
+		if (add && (w == 0 || w == KLT_SCOPE_GONE) &&
+		    __sync_val_compare_and_swap(slot, w, lock) == w) {
+			__sync_fetch_and_add(&scope_live, 1);
+			return 0;
+		}
+	}
+	return add ? -1 : 0;
+}
+
 /*
  * The default scope follows a task holding one of a VM's locks (klt_abi.h, KLT_SCOPE_*): the
  * object hook puts them into the scope table (addr), or takes them out (KLT_SCOPE_GONE).
@@ -334,30 +358,9 @@ static __always_inline void scope_update(__u64 obj, __u32 kind, bool add)
 		return; /* --all follows every lock already */
 	n = obj_lock_n[kind];
 	for (__u32 i = 0; i < KLT_OBJ_LOCKS; i++) {
-		bool done = false;
-		__u64 lock;
-
 		if (i >= n)
 			break;
-		lock = obj + obj_lock_off[kind][i];
-		for (__u32 p = 0; p < KLT_SCOPE_PROBES && !done; p++) {
-			__u64 *slot = &scope_tab[klt_scope_slot(lock, p)];
-			__u64 w = *slot;
-
-			if (add && (w == 0 || w == KLT_SCOPE_GONE)) {
-				if (__sync_val_compare_and_swap(slot, w, lock) == w) {
-					__sync_fetch_and_add(&scope_live, 1);
-					done = true;
-				}
-			} else if (w == lock) {
-				if (!add && __sync_val_compare_and_swap(slot, lock, KLT_SCOPE_GONE) == lock)
-					__sync_fetch_and_add(&scope_live, -1);
-				done = true; /* add: already there (a reused address) */
-			} else if (!w) {
-				break; /* remove: not in the table */
-			}
-		}
-		if (add && !done)
+		if (scope_slot_update(obj + obj_lock_off[kind][i], add) < 0)
 			__sync_fetch_and_add(&cnt_scope_full, 1);
 	}
 }
