@@ -69,7 +69,7 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
 ASAN_CORE_OBJS := $(LIB_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
 ASAN_TOOL_OBJS := $(TOOL_SRCS:src/%.c=$(ASAN_DIR)/obj/%.o)
 
-.PHONY: print-layer all clean install uninstall check check-unit deps vmlinux bench tests-build demo unit
+.PHONY: print-layer all clean install uninstall check check-unit deps vmlinux bench bench-lockdep tests-build demo unit
 .DELETE_ON_ERROR:
 # keep BPF objects: they are inputs of the skeletons and useful for bpftool inspection
 .SECONDARY:
@@ -230,6 +230,11 @@ bench: $(OUTPUT)/kvmlocktrace $(OUTPUT)/bench/klt-gen $(OUTPUT)/bench/klt-empty
 	$(Q)bash bench/overhead.sh
 	$(Q)bash bench/userspace.sh
 	$(Q)bash bench/storm.sh
+
+# Lockdep as the oracle (issue 14): builds a production and a lockdep kernel from Debian's
+# linux-source (tens of minutes each on 2 cores, cached), the same workload on both, one table.
+bench-lockdep: $(OUTPUT)/kvmlocktrace
+	$(Q)bash bench/lockdep-oracle.sh $(if $(SECS),--secs $(SECS))
 
 # --- fuzzing: make fuzz-build | fuzz-short | fuzz [FUZZ_SECONDS=600] (tests/fuzz/README.md) ---
 include tests/fuzz/fuzz.mk

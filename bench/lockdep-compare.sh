@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# lockdep-compare.sh LOCKDEP REPORT.json [DMESG]: lockdep as the oracle for one workload.
+# lockdep-compare.sh LOCKDEP REPORT.json [DMESG [CHAINS [BEFORE]]]: lockdep as the oracle for one
+# workload.
 #   LOCKDEP      /proc/lockdep of a CONFIG_PROVE_LOCKING kernel after the workload
 #   REPORT.json  `kvmlocktrace report --format json` of a recording of the same workload on the
 #                production build of the same kernel source
 #   DMESG        that lockdep kernel's log (its splats: "possible circular locking dependency")
+#   CHAINS       its /proc/lockdep_chains: every held-lock stack lockdep saw a lock acquired on
+#   BEFORE       its /proc/lockdep taken before the workload started: lockdep keeps what it saw
+#                since boot, the tracer only what it saw while recording, so recall counts the
+#                dependencies lockdep added during the workload (those it had before are listed
+#                apart: the workload may or may not have taken them again)
 # Prints the oracle table of docs/precision.md: the classes both can name, lockdep's direct
 # dependencies among them recorded by us or not, our class edges lockdep's graph implies or not,
 # and cycles: lockdep's splats, ours, and whether lockdep's graph contradicts each of ours.
@@ -15,15 +21,23 @@
 # addresses @0x... likewise. Classes we can only name by a call site (origin "inferred") are
 # not nameable by lockdep and are counted apart. /proc/lockdep lists a class's direct
 # dependencies only (distance 1): an edge of ours that lockdep reaches through a path of direct
-# ones is implied by lockdep's graph, not missing from it.
+# ones is implied by lockdep's graph, not missing from it. Lockdep records a dependency on the
+# nearest held lock it validates only (a lock of a "novalidate" class such as dev->mutex, or a
+# trylock, is stepped over, and the dependency then has distance 2 and is not printed); its
+# chains (CHAINS) hold every stack of held locks it saw, so an edge of ours whose two locks
+# appear in that order in one chain was seen by lockdep too.
 # Exit 0 when the table was printed, 2 on bad input.
 set -euo pipefail
 die() { echo "lockdep-compare: $*" >&2; exit 2; }
-[ $# -ge 2 ] || die "usage: lockdep-compare.sh LOCKDEP REPORT.json [DMESG]"
-ld=$1 rep=$2 dm=${3:-}
+[ $# -ge 2 ] || die "usage: lockdep-compare.sh LOCKDEP REPORT.json [DMESG [CHAINS [BEFORE]]]"
+ld=$1 rep=$2 dm=${3:-} ch=${4:-} bf=${5:-}
 [ -r "$ld" ] || die "$ld: cannot read"
 [ -r "$rep" ] || die "$rep: cannot read"
 [ -z "$dm" ] || [ -r "$dm" ] || die "$dm: cannot read"
+[ -z "$ch" ] || [ -r "$ch" ] || die "$ch: cannot read"
+[ -z "$bf" ] || [ -r "$bf" ] || die "$bf: cannot read"
+[ -z "$bf" ] || grep -q '^all lock classes:' "$bf" || die "$bf: line 1: not a /proc/lockdep dump ('all lock classes:' missing)"
+[ -z "$ch" ] || grep -q 'all lock chains:' "$ch" || die "$ch: line 1: not a /proc/lockdep_chains dump ('all lock chains:' missing)"
 grep -q '^all lock classes:' "$ld" || die "$ld: line 1: not a /proc/lockdep dump ('all lock classes:' missing)"
 grep -q '^ -> \[' "$ld" || die "$ld: no ' -> [key] class' dependency lines (a kernel without CONFIG_PROVE_LOCKING?)"
 jq -e '.graph.classes and .graph.edges and .findings' "$rep" >/dev/null 2>&1 ||
@@ -50,7 +64,7 @@ if [ -n "$dm" ]; then
 		"$dm" >"$tmp/splats"
 fi
 
-awk -F'\t' -v LD="$ld" -v SPL="$tmp/splats" -v MISS="$tmp/miss" -v EXTRA="$tmp/extra" '
+awk -F'\t' -v LD="$ld" -v CH="$ch" -v BF="$bf" -v SPL="$tmp/splats" -v MISS="$tmp/miss" -v EXTRA="$tmp/extra" '
 function norm(s) {
 	sub(/@0x[0-9a-f]+$/, "", s)
 	sub(/\[[^]]*\]$/, "", s)
@@ -59,14 +73,19 @@ function norm(s) {
 	sub(/^&/, "", s)
 	return s
 }
+function addpath(a, b) {
+	if (a == b || (a, b) in pth) return
+	pth[a, b] = 1; pn[a]++; po[a, pn[a]] = b
+}
 function reach(a, b,    q, h, t, x, n, i, seen, k) {
-	# BFS over lockdep direct edges from a; true if b is reachable
+	# BFS from a over the lockdep direct edges and the held-before pairs of its chains
+	if ((a, b) in pth) return 1
 	delete seen; h = 0; t = 0; q[t++] = a; seen[a] = 1
 	while (h < t) {
 		x = q[h++]
-		n = ldn[x]
+		n = pn[x]
 		for (i = 1; i <= n; i++) {
-			k = ldo[x, i]
+			k = po[x, i]
 			if (k == b) return 1
 			if (!(k in seen)) { seen[k] = 1; q[t++] = k }
 		}
@@ -81,7 +100,7 @@ BEGIN {
 			nm = line; sub(/^ -> \[[^]]*\] /, "", nm); nm = norm(nm)
 			if (nm == cur) continue
 			if (!((cur, nm) in lde)) {
-				lde[cur, nm] = 1; nlde++; ldn[cur]++; ldo[cur, ldn[cur]] = nm
+				lde[cur, nm] = 1; nlde++; addpath(cur, nm)
 			}
 		} else if (line ~ /^[0-9a-fx]+ .*: /) {
 			nm = line; sub(/^[0-9a-fx]+( OPS: *[0-9]+)?( FD: *[0-9]+ BD: *[0-9]+ [^ ]*)?: /, "", nm); cur = norm(nm)
@@ -89,6 +108,36 @@ BEGIN {
 		}
 	}
 	close(LD)
+	# the dump before the workload: its direct dependencies
+	if (BF != "") {
+		cur = ""
+		while ((getline line < BF) > 0) {
+			if (line ~ /^ -> \[/) {
+				if (cur == "") continue
+				nm = line; sub(/^ -> \[[^]]*\] /, "", nm); nm = norm(nm)
+				ldb[cur, nm] = 1
+			} else if (line ~ /^[0-9a-fx]+ .*: /) {
+				nm = line; sub(/^[0-9a-fx]+( OPS: *[0-9]+)?( FD: *[0-9]+ BD: *[0-9]+ [^ ]*)?: /, "", nm); cur = norm(nm)
+			}
+		}
+		close(BF)
+	}
+	# chains: blocks of "[key] name" lines (outermost first), one per irq_context line
+	if (CH != "") {
+		d = 0
+		while ((getline line < CH) > 0) {
+			if (line ~ /^\[/) {
+				nm = line; sub(/^\[[^]]*\] /, "", nm); nm = norm(nm)
+				for (i = 1; i <= d; i++) addpath(chn[i], nm)
+				chn[++d] = nm
+			} else if (line ~ /^irq_context:/ || line == "") {
+				if (d) nchains++
+				d = 0
+			}
+		}
+		if (d) nchains++
+		close(CH)
+	}
 	while ((getline line < SPL) > 0) {
 		split(line, p, "\t"); nspl++; spl[nspl] = p[1] " <-> " p[2]
 	}
@@ -110,12 +159,15 @@ END {
 	for (k in lde) {
 		split(k, e, SUBSEP)
 		if (!(e[1] in both) || !(e[2] in both)) continue
+		if ((e[1], e[2]) in ldb) { before++; if ((e[1], e[2]) in oe) beforehit++; continue }
 		tot++
 		if ((e[1], e[2]) in oe) hit++
 		else { nmiss++; print "  " e[1] " -> " e[2] > MISS }
 	}
-	printf "lockdep direct edges between classes both name: %d; recorded by us: %d (%.1f%%); only lockdep: %d\n",
-		tot, hit, tot ? 100.0 * hit / tot : 0, nmiss
+	if (BF != "")
+		printf "lockdep direct edges between classes both name, already there before the workload: %d (recorded by us too: %d)\n", before, beforehit
+	printf "lockdep direct edges between classes both name%s: %d; recorded by us: %d (%.1f%%); only lockdep: %d\n",
+		BF != "" ? ", added during the workload" : "", tot, hit, tot ? 100.0 * hit / tot : 0, nmiss
 	for (k in oe) {
 		split(k, e, SUBSEP)
 		if (!(e[1] in both) || !(e[2] in both)) continue
@@ -124,8 +176,8 @@ END {
 		else if (reach(e[1], e[2])) oimplied++
 		else { nextra++; print "  " e[1] " -> " e[2] > EXTRA }
 	}
-	printf "our class edges between classes both name: %d; lockdep direct: %d, implied by a lockdep path: %d, not in lockdep'"'"'s graph: %d\n",
-		otot, odirect, oimplied, nextra
+	printf "our class edges between classes both name: %d; lockdep direct: %d, implied by a lockdep path%s: %d, not in lockdep'"'"'s graph: %d\n",
+		otot, odirect, CH != "" ? " or chain (" nchains " chains)" : "", oimplied, nextra
 	printf "cycles: lockdep splats %d, ours %d\n", nspl, ncyc
 	for (i = 1; i <= nspl; i++) printf "  lockdep: %s\n", spl[i]
 	contradicted = 0

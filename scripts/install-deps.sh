@@ -24,6 +24,7 @@ PKGS=(
 	valgrind bpfcc-tools           # bench/userspace.sh: Helgrind and bcc's deadlock-bpfcc to compare
 	stress-ng iproute2             # tests/vm-precision.t: the real workload (guests see the host's /)
 	linux-source-6.12 linux-source-6.1 patch # tests/vm-corpus.t: KVM rebuilt from Debian's source, a bug put back
+	flex bison bc libssl-dev       # tests/vm/kernel-build.sh (make bench-lockdep): whole kernels from that source
 )
 # npm ships with some nodejs builds; Debian's nodejs needs its npm package
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # bench/lockdep-compare.sh, the oracle table of issue 14, on fixtures whose every number is
 # counted by hand below: lockdep's /proc/lockdep format (versions #N, subclasses /N, '&',
-# pseudo-locks with parentheses, distance-1 dependency lines), our JSON report (per-fs [..]
-# suffixes, call-site classes, instance cycles) and lockdep's splat lines in a kernel log.
+# pseudo-locks with parentheses, distance-1 dependency lines), its /proc/lockdep_chains, our
+# JSON report (per-fs [..] suffixes, call-site classes, instance cycles) and lockdep's splat
+# lines in a kernel log.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -52,6 +53,27 @@ has "  ours (class): sb->s_type->i_mutex_key -> mm->mmap_lock -> sb->s_type->i_m
 	has "our cycles lockdep's graph contradicts: 0" && has "cycles: lockdep splats 0, ours 1" &&
 	ok "a cycle lockdep's graph implies is not counted as contradicted; no DMESG, no splats" ||
 	{ nok "agreeing cycle"; quote <<<"$out"; }
+
+# the chains: kvm->srcu -> cpu_hotplug_lock across a novalidate lock (lockdep records no
+# printed direct dependency for it) is in a chain: implied, and the class cycle through it no
+# longer contradicted
+out=$(bash $C $F/proc-lockdep.txt $F/report.json $F/dmesg.txt $F/proc-lockdep_chains.txt 2>&1)
+has "our class edges between classes both name: 9; lockdep direct: 7, implied by a lockdep path or chain (2 chains): 2, not in lockdep's graph: 0" &&
+	has "our cycles lockdep's graph contradicts: 1" &&
+	has "  ours (class): cpu_hotplug_lock -> kvm->slots_lock -> kvm->srcu -> cpu_hotplug_lock: every edge in lockdep's graph" &&
+	ok "/proc/lockdep_chains: a held-before pair across an unvalidated lock counts as lockdep's" ||
+	{ nok "chains"; quote <<<"$out"; }
+# before the workload lockdep had cpu_hotplug_lock -> jump_label_mutex (we recorded it too) and
+# kvm->slots_lock -> kvm->slots_arch_lock (we did not): recall counts the other six
+out=$(bash $C $F/proc-lockdep.txt $F/report.json $F/dmesg.txt $F/proc-lockdep_chains.txt $F/proc-lockdep-before.txt 2>&1)
+has "lockdep direct edges between classes both name, already there before the workload: 2 (recorded by us too: 1)" &&
+	has "lockdep direct edges between classes both name, added during the workload: 6; recorded by us: 6 (100.0%); only lockdep: 0" &&
+	ok "the dump before the workload: recall over what lockdep added during it" ||
+	{ nok "before"; quote <<<"$out"; }
+printf 'irq_context: 0\n' >"$tmp/nochains"
+err=$(bash $C $F/proc-lockdep.txt $F/report.json $F/dmesg.txt "$tmp/nochains" 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && grep -qF "$tmp/nochains: line 1: not a /proc/lockdep_chains dump" <<<"$err" &&
+	ok "bad chains input: exit 2, names the file" || nok "bad chains: exit $rc: $err"
 
 # bad input: one line naming the file, exit 2
 printf 'hello\n' >"$tmp/notlockdep"
