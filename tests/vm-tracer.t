@@ -20,7 +20,7 @@ for k in $kernels; do
 	out=$B/vmtrace/$k
 	vm_prepare "$k" "$out" workloads || continue
 	s=$(date +%s)
-	"$VMSH" run --kernel "$k" --timeout 900 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
+	"$VMSH" run --kernel "$k" --timeout 1800 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
 	rc=$?
 	# QEMU's TCG can run a stale translation of kernel text the kernel has just re-patched
 	# (text_poke_bp: KVM flips the preempt-notifier static key in __schedule at every VM
@@ -31,7 +31,7 @@ for k in $kernels; do
 	if [ $rc = 128 ] || { [ $rc != 0 ] && grep -q "Oops: int3" "$out/guest.log"; }; then
 		echo "# $k: guest $( [ $rc = 128 ] && echo "timed out (TCG freeze)" || echo "lost to an 'Oops: int3' (TCG text-patching race): $(grep -m1 'RIP:' "$out/guest.log")"); one retry (tests/vm/README.md)"
 		mv "$out/guest.log" "$out/guest-lost.log"
-		"$VMSH" run --kernel "$k" --timeout 900 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
+		"$VMSH" run --kernel "$k" --timeout 1800 -- sh tests/vmtrace/guest.sh "$out" "$ko" >"$out/guest.log" 2>&1
 		rc=$?
 	fi
 	echo "# $k: guest run took $(( $(date +%s) - s )) s (status $rc)"
